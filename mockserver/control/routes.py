@@ -1,0 +1,378 @@
+"""The ``/_mock`` control API: health, reset, clock, profile, seed, jobs, journal, webhooks.
+
+Views only parse, call the engine and render (contract: ``contracts/control.yaml``). Clock
+advances and job steps run due side effects before answering, so a test that advances the clock
+and then reads sees the consequences without sleeping.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
+
+from .. import __version__
+from ..contracts import contract_path, list_contracts
+from ..engine.lifecycle import TERMINAL_JOB
+from ..engine.profiles import PROFILES
+from ..engine.records import Job
+from ..runtime import Runtime
+from . import synthetic
+from .errors import ControlError, render_error
+from .render import delivery_json, iso, job_detail, job_summary
+
+__all__ = ["bp"]
+
+bp = Blueprint("mock_control", __name__, url_prefix="/_mock")
+OPEN_ENDPOINTS = {"mock_control.health"}
+
+
+def rt() -> Runtime:
+    runtime: Runtime = current_app.extensions["mockserver"]
+    return runtime
+
+
+# --- plumbing ---------------------------------------------------------------------------------
+
+
+@bp.before_request
+def _check_admin_token() -> Response | None:
+    token = rt().settings.admin_token
+    if not token or request.endpoint in OPEN_ENDPOINTS:
+        return None
+    given = request.headers.get("X-Mock-Admin-Token") or ""
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        given = given or auth[7:].strip()
+    if given and hmac.compare_digest(given.encode(), token.encode()):
+        return None
+    return render_error(
+        401,
+        "unauthorized",
+        "the control API needs the admin token: 'Authorization: Bearer <token>' "
+        "or 'X-Mock-Admin-Token: <token>'",
+    )
+
+
+@bp.errorhandler(ControlError)
+def _control_error(exc: ControlError) -> Response:
+    return render_error(exc.status, exc.code, exc.message)
+
+
+def body() -> dict[str, Any]:
+    """The JSON object sent, ``{}`` for an empty body; anything else is a 400."""
+    if not request.get_data():
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ControlError(400, "invalid_body", "the request body must be a JSON object")
+    return data
+
+
+def arg(data: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
+    """Read one field of the body or query string, checking its type."""
+    value = data.get(name, request.args.get(name, default))
+    if value is None or isinstance(value, kind):
+        return value
+    try:
+        if kind is bool and isinstance(value, str):
+            return value.lower() in ("1", "true", "yes", "on")
+        if kind in (int, float) and not isinstance(value, bool):
+            return kind(value)
+    except (TypeError, ValueError):
+        pass
+    raise ControlError(400, "invalid_field", f"{name} must be {kind.__name__}, got {value!r}")
+
+
+def find_job(job_id: str) -> Job:
+    job = rt().engine.get(job_id)
+    if job is None:
+        raise ControlError(404, "job_not_found", f"no job with id {job_id!r}")
+    return job
+
+
+def after_time_change() -> None:
+    """Run side effects that became due, then let the background threads deliver."""
+    rt().scheduler.run_jobs()
+    rt().scheduler.wake()
+
+
+# --- health, reset, clock ---------------------------------------------------------------------
+
+
+@bp.get("/health")
+def health() -> Response:
+    runtime = rt()
+    return jsonify(
+        status="ok",
+        version=__version__,
+        uptime_s=round(time.time() - runtime.started_at, 3),
+        store=runtime.settings.store.split(":", 1)[0],
+        profile=runtime.engine.profile_for(None),
+        clock=clock_json(None),
+    )
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    tenant = arg(body(), "tenant", str)
+    rt().reset(tenant)
+    return jsonify(reset="all" if tenant is None else "tenant", tenant=tenant)
+
+
+def clock_json(tenant: str | None) -> dict[str, Any]:
+    clocks = rt().engine.clocks
+    clock = clocks.server if tenant is None else clocks.for_tenant(tenant)
+    now = clock.now()
+    return {"tenant": tenant, "now": now, "now_iso": iso(now), "frozen": clock.frozen}
+
+
+@bp.get("/clock")
+def get_clock() -> Response:
+    return jsonify(clock_json(request.args.get("tenant")))
+
+
+@bp.post("/clock/advance")
+def advance_clock() -> Response:
+    data = body()
+    tenant = arg(data, "tenant", str)
+    seconds = arg(data, "seconds", float)
+    if seconds is None or seconds < 0:
+        raise ControlError(400, "invalid_field", "seconds is required and must be >= 0")
+    clocks = rt().engine.clocks
+    (clocks.server if tenant is None else clocks.for_tenant(tenant)).advance(seconds)
+    after_time_change()
+    return jsonify(clock_json(tenant))
+
+
+def parse_time(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    raise ControlError(
+        400, "invalid_field", f"time must be Unix seconds or ISO 8601, got {value!r}"
+    )
+
+
+@bp.post("/clock/set")
+def set_clock() -> Response:
+    data = body()
+    tenant = arg(data, "tenant", str)
+    clocks = rt().engine.clocks
+    clock = clocks.server if tenant is None else clocks.for_tenant(tenant)
+    frozen = arg(data, "frozen", bool)
+    if frozen is not None:
+        clock.freeze() if frozen else clock.unfreeze()
+    if data.get("time") is not None:
+        try:
+            clock.set(parse_time(data["time"]))
+        except ValueError as exc:
+            raise ControlError(409, "clock_backwards", str(exc)) from None
+    after_time_change()
+    return jsonify(clock_json(tenant))
+
+
+# --- profile, seed, tenants -------------------------------------------------------------------
+
+
+@bp.get("/profile")
+def get_profile() -> Response:
+    tenant = request.args.get("tenant")
+    return jsonify(tenant=tenant, profile=rt().engine.profile_for(tenant), profiles=list(PROFILES))
+
+
+@bp.put("/profile")
+def put_profile() -> Response:
+    data = body()
+    tenant, name = arg(data, "tenant", str), arg(data, "profile", str)
+    try:
+        rt().engine.set_profile(name or "", tenant)
+    except ValueError as exc:
+        raise ControlError(400, "invalid_profile", str(exc)) from None
+    return jsonify(tenant=tenant, profile=name, profiles=list(PROFILES))
+
+
+@bp.get("/seed")
+def get_seed() -> Response:
+    tenant = request.args.get("tenant")
+    return jsonify(tenant=tenant, seed=rt().engine.seed_for(tenant))
+
+
+@bp.put("/seed")
+def put_seed() -> Response:
+    data = body()
+    tenant, seed = arg(data, "tenant", str), arg(data, "seed", int)
+    if seed is None:
+        raise ControlError(400, "invalid_field", "seed is required (an integer)")
+    return jsonify(tenant=tenant, seed=rt().engine.set_seed(seed, tenant))
+
+
+@bp.get("/tenants")
+def tenants() -> Response:
+    engine = rt().engine
+    return jsonify(
+        tenants=[
+            {
+                "tenant": t,
+                "jobs": engine.store.count_jobs(t),
+                "profile": engine.profile_for(t),
+                "seed": engine.seed_for(t),
+                "clock": clock_json(t),
+            }
+            for t in engine.tenants()
+        ]
+    )
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+@bp.get("/jobs")
+def list_jobs() -> Response:
+    engine = rt().engine
+    status = request.args.get("status")
+    limit = arg({}, "limit", int, 100)
+    if status is not None and status not in {"queued", "running", *TERMINAL_JOB}:
+        raise ControlError(400, "invalid_field", f"unknown status {status!r}")
+    jobs = engine.list_jobs(
+        request.args.get("tenant"),
+        request.args.get("provider"),
+        newest_first=True,
+        limit=None if status else limit,
+    )
+    views = ((job, engine.view(job)) for job in jobs)
+    out = [job_summary(j, v) for j, v in views if status is None or v.status == status]
+    return jsonify(jobs=out[:limit])
+
+
+@bp.post("/jobs")
+def create_job() -> Response:
+    data = body()
+    items = data.get("items", 1)
+    if isinstance(items, int) and not isinstance(items, bool) and 0 <= items <= 10_000:
+        items = [{"n": n} for n in range(items)]
+    if not isinstance(items, list) or len(items) > 10_000:
+        raise ControlError(400, "invalid_field", "items must be a count or a list (at most 10000)")
+    try:
+        job = rt().engine.submit(
+            arg(data, "tenant", str, "default"),
+            synthetic.NAME,
+            inputs=items,
+            attrs={"callback_url": arg(data, "callback_url", str)},
+            open=bool(arg(data, "open", bool, False)),
+            profile=arg(data, "profile", str),
+            overrides=arg(data, "overrides", dict),
+        )
+    except ValueError as exc:
+        raise ControlError(400, "invalid_field", str(exc)) from None
+    response = jsonify(detail(job))
+    response.status_code = 201
+    return response
+
+
+def detail(job: Job) -> dict[str, Any]:
+    engine = rt().engine
+    deliveries = engine.store.list_deliveries(job_id=job.id)
+    return job_detail(job, engine.view(job), deliveries, engine.now(job.tenant))
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    return jsonify(detail(find_job(job_id)))
+
+
+@bp.post("/jobs/<job_id>/step")
+def step_job(job_id: str) -> Response:
+    to = arg(body(), "to", str, "next")
+    if to not in ("next", "terminal"):
+        raise ControlError(400, "invalid_field", f"to must be 'next' or 'terminal', got {to!r}")
+    job = rt().engine.step(find_job(job_id), to)
+    after_time_change()
+    return jsonify(detail(rt().engine.get(job.id) or job))
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel_job(job_id: str) -> Response:
+    job = rt().engine.cancel(find_job(job_id))
+    after_time_change()
+    return jsonify(detail(rt().engine.get(job.id) or job))
+
+
+@bp.get("/jobs/<job_id>/results")
+def job_results(job_id: str) -> Response:
+    job = find_job(job_id)
+    results = rt().engine.results(job)
+    return jsonify(job_id=job.id, results={str(k): v for k, v in sorted(results.items())})
+
+
+# --- journal, webhooks, contracts -------------------------------------------------------------
+
+
+@bp.get("/journal")
+def journal() -> Response:
+    entries = rt().journal.query(
+        tenant=request.args.get("tenant"),
+        provider=request.args.get("provider"),
+        path_prefix=request.args.get("path"),
+        status=arg({}, "status", int),
+        after_id=arg({}, "after_id", int, 0),
+        limit=arg({}, "limit", int, 100),
+    )
+    return jsonify(entries=entries, capacity=rt().journal.capacity, dropped=rt().journal.dropped)
+
+
+@bp.get("/webhooks")
+def list_webhooks() -> Response:
+    deliveries = rt().store.list_deliveries(
+        tenant=request.args.get("tenant"),
+        job_id=request.args.get("job_id"),
+        status=request.args.get("status"),
+        limit=arg({}, "limit", int, 100),
+    )
+    return jsonify(deliveries=[delivery_json(d) for d in deliveries])
+
+
+@bp.get("/webhooks/signing")
+def webhook_signing() -> Response:
+    secret = rt().settings.webhook_secret
+    return jsonify(schemes={"standard": {"secret": secret, "headers": STANDARD_HEADERS}})
+
+
+STANDARD_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature"]
+
+
+@bp.get("/webhooks/<delivery_id>")
+def get_webhook(delivery_id: str) -> Response:
+    delivery = rt().store.get_delivery(delivery_id)
+    if delivery is None:
+        raise ControlError(404, "delivery_not_found", f"no webhook delivery {delivery_id!r}")
+    return jsonify(delivery_json(delivery))
+
+
+@bp.post("/webhooks/<delivery_id>/redeliver")
+def redeliver(delivery_id: str) -> Response:
+    delivery = rt().outbox.redeliver(delivery_id)
+    if delivery is None:
+        raise ControlError(404, "delivery_not_found", f"no webhook delivery {delivery_id!r}")
+    rt().scheduler.wake()
+    return jsonify(delivery_json(delivery))
+
+
+@bp.get("/contracts")
+def contracts() -> Response:
+    return jsonify(contracts=list_contracts())
+
+
+@bp.get("/contracts/<name>")
+def contract(name: str) -> Response:
+    path = contract_path(name)
+    if path is None:
+        raise ControlError(404, "contract_not_found", f"no contract named {name!r}")
+    return send_file(path, mimetype="application/yaml")

@@ -1,0 +1,80 @@
+"""A bounded request journal: what each client sent and what it got back.
+
+The journal is the evidence behind contract and behaviour reports (issue: contracts both ways),
+so every entry names the tenant, the provider and the operation. It is capped: the oldest entries
+fall off once ``capacity`` is reached, so a long-running server's memory stays flat.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["Journal"]
+
+
+class Journal:
+    """A thread-safe ring buffer of request records (plain JSON-able dicts)."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        if capacity < 1:
+            raise ValueError("journal capacity must be at least 1")
+        self.capacity = capacity
+        self._entries: deque[dict[str, Any]] = deque(maxlen=capacity)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def record(self, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """Append an entry, giving it a monotonically increasing ``id``."""
+        with self._lock:
+            stored = {"id": next(self._ids), **entry}
+            if len(self._entries) == self.capacity:
+                self.dropped += 1
+            self._entries.append(stored)
+            return stored
+
+    def query(
+        self,
+        *,
+        tenant: str | None = None,
+        provider: str | None = None,
+        path_prefix: str | None = None,
+        status: int | None = None,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Matching entries, newest first, at most ``limit``."""
+        with self._lock:
+            entries = list(self._entries)
+        out: list[dict[str, Any]] = []
+        for entry in reversed(entries):
+            if entry["id"] <= after_id:
+                break
+            if tenant is not None and entry.get("tenant") != tenant:
+                continue
+            if provider is not None and entry.get("provider") != provider:
+                continue
+            if path_prefix is not None and not str(entry.get("path", "")).startswith(path_prefix):
+                continue
+            if status is not None and entry.get("status") != status:
+                continue
+            out.append(entry)
+            if len(out) >= limit:
+                break
+        return out
+
+    def clear(self, tenant: str | None = None) -> None:
+        with self._lock:
+            if tenant is None:
+                self._entries.clear()
+                return
+            kept = [e for e in self._entries if e.get("tenant") != tenant]
+            self._entries.clear()
+            self._entries.extend(kept)
+
+    def __len__(self) -> int:
+        return len(self._entries)

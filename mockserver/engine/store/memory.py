@@ -1,0 +1,309 @@
+"""The in-memory JobStore: the zero-set-up default, and the reference the SQLite store must match.
+
+Records are frozen dataclasses, so the store keeps and hands back the very objects it was given:
+no copies, and nothing can change behind its back. Every public method takes one re-entrant lock,
+which makes each call atomic with respect to the others (the same guarantee a SQLite transaction
+gives). Secondary indexes (per-tenant seq order, unsettled jobs, pending deliveries, blob
+prefixes) keep a request's cost independent of how much other tenants have stored.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..records import Delivery, Job
+
+__all__ = ["MemoryStore"]
+
+_SeqKey = tuple[int, str]  # (seq, job id): one tenant's jobs in list order
+
+
+def _prefixes(key: str) -> Iterator[str]:
+    """Every ``owner`` such that ``key`` starts with ``f"{owner}/"`` ("a/b/c" -> "a", "a/b")."""
+    at = key.find("/")
+    while at != -1:
+        yield key[:at]
+        at = key.find("/", at + 1)
+
+
+def _discard(index: dict[str, dict[str, None]], owner: str, item: str) -> None:
+    """Remove ``item`` from ``index[owner]``, dropping the owner's entry once it is empty."""
+    items = index.get(owner)
+    if items is not None:
+        items.pop(item, None)
+        if not items:
+            del index[owner]
+
+
+def _delivery_order(delivery: Delivery) -> tuple[float, str]:
+    return (delivery.created_at, delivery.id)
+
+
+class MemoryStore:
+    """A :class:`~mockserver.engine.store.base.JobStore` held in dicts behind one ``RLock``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._clear()
+
+    def _clear(self) -> None:
+        """(Re)create every container; the lock stays, so waiting threads see the new ones."""
+        self._seqs: dict[str, dict[str, int]] = {}
+        self._jobs: dict[str, Job] = {}
+        self._by_tenant: dict[str, list[_SeqKey]] = {}
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._unsettled: dict[str, None] = {}
+        self._results: dict[str, dict[int, Any]] = {}
+        self._blobs: dict[str, bytes] = {}
+        self._blob_owners: dict[str, set[str]] = {}
+        self._deliveries: dict[str, Delivery] = {}
+        self._deliveries_by_tenant: dict[str, dict[str, None]] = {}
+        self._deliveries_by_job: dict[str, dict[str, None]] = {}
+        self._pending: dict[str, None] = {}
+
+    # --- counters ----------------------------------------------------------------------------
+
+    def next_seq(self, tenant: str, name: str) -> int:
+        with self._lock:
+            counters = self._seqs.setdefault(tenant, {})
+            value = counters.get(name, 0) + 1
+            counters[name] = value
+            return value
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def put_job(self, job: Job, deliveries: Iterable[Delivery] = ()) -> None:
+        with self._lock:
+            old = self._jobs.get(job.id)
+            if old is None:
+                self._index_job(job)
+            else:
+                self._count(old, -1)
+                if (old.tenant, old.seq) != (job.tenant, job.seq):
+                    self._unindex_job(old)
+                    self._index_job(job)
+            self._count(job, +1)
+            self._jobs[job.id] = job
+            if job.settled:
+                self._unsettled.pop(job.id, None)
+            else:
+                self._unsettled[job.id] = None
+            for delivery in deliveries:
+                self.put_delivery(delivery)
+
+    def _index_job(self, job: Job) -> None:
+        """Add ``job`` to its tenant's seq index, keeping it sorted."""
+        keys = self._by_tenant.setdefault(job.tenant, [])
+        key = (job.seq, job.id)
+        if not keys or keys[-1] < key:
+            keys.append(key)  # the common case: a new job is its tenant's newest
+        else:
+            bisect.insort(keys, key)
+
+    def _unindex_job(self, job: Job) -> None:
+        """Remove ``job`` from its tenant's seq index (not from the other structures)."""
+        keys = self._by_tenant[job.tenant]
+        key = (job.seq, job.id)
+        at = bisect.bisect_left(keys, key)
+        if at < len(keys) and keys[at] == key:
+            del keys[at]
+        if not keys:
+            del self._by_tenant[job.tenant]
+
+    def _count(self, job: Job, delta: int) -> None:
+        key = (job.tenant, job.provider)
+        self._counts[key] += delta
+        if not self._counts[key]:
+            del self._counts[key]
+
+    def get_job(self, job_id: str, tenant: str | None = None) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None or (tenant is not None and job.tenant != tenant):
+            return None
+        return job
+
+    def list_jobs(
+        self,
+        tenant: str | None = None,
+        provider: str | None = None,
+        *,
+        after_seq: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Job]:
+        out: list[Job] = []
+        if limit is not None and limit <= 0:
+            return out
+        with self._lock:
+            if tenant is None:
+                tenants = sorted(self._by_tenant, reverse=newest_first)
+            else:
+                tenants = [tenant] if tenant in self._by_tenant else []
+            for name in tenants:
+                for job_id in self._scan(self._by_tenant[name], after_seq, newest_first):
+                    job = self._jobs[job_id]
+                    if provider is not None and job.provider != provider:
+                        continue
+                    out.append(job)
+                    if limit is not None and len(out) >= limit:
+                        return out
+        return out
+
+    @staticmethod
+    def _scan(keys: list[_SeqKey], after_seq: int | None, newest_first: bool) -> Iterator[str]:
+        """Job ids of one tenant in seq order, starting past ``after_seq`` (binary search)."""
+        if newest_first:
+            end = len(keys) if after_seq is None else bisect.bisect_left(keys, (after_seq, ""))
+            for at in range(end - 1, -1, -1):
+                yield keys[at][1]
+        else:
+            start = 0 if after_seq is None else bisect.bisect_left(keys, (after_seq + 1, ""))
+            for at in range(start, len(keys)):
+                yield keys[at][1]
+
+    def count_jobs(self, tenant: str | None = None, provider: str | None = None) -> int:
+        with self._lock:
+            if tenant is not None and provider is None:
+                return len(self._by_tenant.get(tenant, ()))
+            if tenant is not None and provider is not None:
+                return self._counts[(tenant, provider)]
+            return sum(n for (_, p), n in self._counts.items() if provider in (None, p))
+
+    def unsettled_jobs(self) -> list[Job]:
+        with self._lock:
+            jobs = [self._jobs[job_id] for job_id in self._unsettled]
+        return sorted(jobs, key=lambda j: (j.tenant, j.seq, j.id))
+
+    def delete_job(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.pop(job_id, None)
+            if job is not None:
+                self._unindex_job(job)
+                self._count(job, -1)
+                self._unsettled.pop(job_id, None)
+            self._results.pop(job_id, None)
+            for key in list(self._blob_owners.get(job_id, ())):
+                self._drop_blob(key)
+
+    def tenants(self) -> list[str]:
+        with self._lock:
+            return sorted(set(self._by_tenant) | set(self._deliveries_by_tenant))
+
+    # --- results and blobs -------------------------------------------------------------------
+
+    def put_result(self, job_id: str, index: int, result: Any) -> bool:
+        with self._lock:
+            results = self._results.setdefault(job_id, {})
+            if index in results:
+                return False
+            results[index] = result
+            return True
+
+    def get_result(self, job_id: str, index: int) -> Any | None:
+        with self._lock:
+            return self._results.get(job_id, {}).get(index)
+
+    def get_results(self, job_id: str) -> dict[int, Any]:
+        with self._lock:
+            return dict(sorted(self._results.get(job_id, {}).items()))
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        with self._lock:
+            self._blobs[key] = bytes(data)
+            for owner in _prefixes(key):
+                self._blob_owners.setdefault(owner, set()).add(key)
+
+    def get_blob(self, key: str) -> bytes | None:
+        with self._lock:
+            return self._blobs.get(key)
+
+    def _drop_blob(self, key: str) -> None:
+        self._blobs.pop(key, None)
+        for owner in _prefixes(key):
+            keys = self._blob_owners.get(owner)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._blob_owners[owner]
+
+    # --- deliveries --------------------------------------------------------------------------
+
+    def put_delivery(self, delivery: Delivery) -> None:
+        with self._lock:
+            old = self._deliveries.get(delivery.id)
+            if old is not None:
+                self._unindex_delivery(old)
+            self._deliveries[delivery.id] = delivery
+            self._deliveries_by_tenant.setdefault(delivery.tenant, {})[delivery.id] = None
+            if delivery.job_id is not None:
+                self._deliveries_by_job.setdefault(delivery.job_id, {})[delivery.id] = None
+            if delivery.status == "pending":
+                self._pending[delivery.id] = None
+
+    def _unindex_delivery(self, delivery: Delivery) -> None:
+        _discard(self._deliveries_by_tenant, delivery.tenant, delivery.id)
+        if delivery.job_id is not None:
+            _discard(self._deliveries_by_job, delivery.job_id, delivery.id)
+        self._pending.pop(delivery.id, None)
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
+        with self._lock:
+            return self._deliveries.get(delivery_id)
+
+    def list_deliveries(
+        self,
+        tenant: str | None = None,
+        job_id: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        with self._lock:
+            found = [
+                d
+                for d in self._delivery_candidates(tenant, job_id, status)
+                if (tenant is None or d.tenant == tenant)
+                and (job_id is None or d.job_id == job_id)
+                and (status is None or d.status == status)
+            ]
+        found.sort(key=_delivery_order, reverse=True)
+        return found if limit is None else found[: max(limit, 0)]
+
+    def _delivery_candidates(
+        self, tenant: str | None, job_id: str | None, status: str | None
+    ) -> Iterator[Delivery]:
+        """The smallest indexed superset of the deliveries matching these filters."""
+        if job_id is not None:
+            ids: Iterable[str] = self._deliveries_by_job.get(job_id, {})
+        elif tenant is not None:
+            ids = self._deliveries_by_tenant.get(tenant, {})
+        elif status == "pending":
+            ids = self._pending
+        else:
+            ids = self._deliveries
+        return (self._deliveries[i] for i in ids)
+
+    def pending_deliveries(self) -> list[Delivery]:
+        with self._lock:
+            found = [self._deliveries[i] for i in self._pending]
+        return sorted(found, key=_delivery_order)
+
+    # --- housekeeping ------------------------------------------------------------------------
+
+    def reset(self, tenant: str | None = None) -> None:
+        with self._lock:
+            if tenant is None:
+                self._clear()
+                return
+            for _, job_id in list(self._by_tenant.get(tenant, ())):
+                self.delete_job(job_id)
+            for delivery_id in list(self._deliveries_by_tenant.get(tenant, ())):
+                self._unindex_delivery(self._deliveries.pop(delivery_id))
+            self._seqs.pop(tenant, None)
+
+    def close(self) -> None:
+        """Nothing to release; present so both stores can be closed the same way."""

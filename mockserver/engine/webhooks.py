@@ -1,0 +1,517 @@
+"""The webhook outbox: vendor-neutral, durable, retried, signed, and unable to reach elsewhere.
+
+Providers describe *what* to send (:meth:`Outbox.make`); the engine stores the delivery in the
+same write as its job, so a restart neither loses nor repeats notifications; the scheduler calls
+:meth:`Outbox.run_due`. Retry times live on the tenant's clock, so a test with a frozen clock
+steps through the whole backoff schedule by advancing it, with no sleeping.
+
+Every URL passes a :class:`HostAllowList` (loopback only by default) when the delivery is made
+and again just before each send, and the HTTP client never follows redirects: the server can be
+pointed at a test's receiver and nowhere else. Host names are matched literally, never resolved.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import ipaddress
+import json
+import math
+import re
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import timezone
+from typing import Any, NamedTuple, Protocol, TypeAlias
+from urllib.parse import urlsplit
+
+from .clock import Clock
+from .records import Attempt, Delivery, DeliveryStatus
+from .signing import (
+    DEFAULT_SECRET,
+    NoSigner,
+    Signer,
+    StandardWebhooksSigner,
+    verify_standard_signature,
+)
+
+__all__ = [
+    "DEFAULT_ALLOW",
+    "DEFAULT_SECRET",
+    "DeliveryStore",
+    "HostAllowList",
+    "HttpClient",
+    "HttpResponse",
+    "NoSigner",
+    "Outbox",
+    "RetryPolicy",
+    "Signer",
+    "StandardWebhooksSigner",
+    "UrllibClient",
+    "parse_retry_after",
+    "verify_standard_signature",
+]
+
+DEFAULT_ALLOW: tuple[str, ...] = ("127.0.0.0/8", "::1", "localhost")
+MAX_RESPONSE_BYTES = 64 * 1024
+EXCERPT_CHARS = 512
+USER_AGENT = "mockserver-webhooks/1"
+# Headers a caller may not set: the HTTP client owns framing and the target host.
+_RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_UNSAFE_URL_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
+# host[:port] with nothing else: no userinfo, no text after "]" or between host and port.
+_NETLOC = re.compile(r"(?:\[[0-9A-Za-z:.%]+\]|[^\[\]:@]+)(?::[0-9]*)?")
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class HttpResponse(NamedTuple):
+    """What came back from a POST: status, lower-cased header names, at most 64 KiB of body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class HttpClient(Protocol):
+    """Sends one POST; raises ``OSError`` (timeouts included) when no HTTP response came back."""
+
+    def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> HttpResponse: ...
+
+
+class UrllibClient:
+    """POST with stdlib ``http.client``: one connection per request, redirects never followed.
+
+    A 3xx is returned as-is: following it would let a receiver bounce us past the allow-list.
+    ``timeout`` bounds the connect and each socket read, not the whole exchange.
+    """
+
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext | None = None, max_body: int = MAX_RESPONSE_BYTES
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._max_body = max_body
+
+    def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> HttpResponse:
+        conn, target = self._connect(url, timeout)
+        try:
+            conn.request("POST", target, body=body, headers=dict(headers))
+            response = conn.getresponse()
+            data = response.read(self._max_body)
+            received: dict[str, str] = {}
+            for name, value in response.getheaders():
+                key = name.lower()
+                received[key] = f"{received[key]}, {value}" if key in received else value
+            return HttpResponse(response.status, received, data)
+        except (http.client.HTTPException, ValueError) as exc:
+            raise OSError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            conn.close()
+
+    def _connect(self, url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+        """Build an unopened connection to exactly the URL's host and port, plus the target."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise OSError(f"invalid URL: {exc}") from exc
+        host = parts.hostname
+        if parts.scheme.lower() not in ("http", "https") or not host:
+            raise OSError(f"cannot POST to {url!r}: only http(s) URLs with a host")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # Always pass the port: http.client would read "::1" as host ":" and port 1.
+        if parts.scheme.lower() == "https":
+            context = self._ssl_context or ssl.create_default_context()
+            https = http.client.HTTPSConnection(host, port or 443, timeout=timeout, context=context)
+            return https, target
+        return http.client.HTTPConnection(host, port or 80, timeout=timeout), target
+
+
+class HostAllowList:
+    """Decide which webhook URLs may be contacted: IP networks, exact names, ``*.suffix`` names.
+
+    Names are compared as written and never resolved (the server is offline, and resolving would
+    open DNS-rebinding games). Anything that an OS resolver might read as an IP address but is
+    not one in canonical form (``0x7f000001``, ``127.1``, ``2130706433``) is refused outright.
+    """
+
+    def __init__(self, patterns: Iterable[str] = DEFAULT_ALLOW) -> None:
+        self._networks: list[IPNetwork] = []
+        self._names: set[str] = set()
+        self._suffixes: list[str] = []
+        for raw in patterns:
+            self._add(raw.strip().lower())
+
+    def _add(self, pattern: str) -> None:
+        try:
+            self._networks.append(ipaddress.ip_network(pattern.strip("[]"), strict=False))
+            return
+        except ValueError:
+            pass
+        name = pattern[2:] if pattern.startswith("*.") else pattern
+        if not _HOST_NAME.fullmatch(name) or _looks_numeric(name):
+            raise ValueError(f"invalid allow-list entry {pattern!r}")
+        if pattern.startswith("*."):
+            self._suffixes.append("." + name)
+        else:
+            self._names.add(name)
+
+    def check(self, url: str) -> str | None:
+        """Return why ``url`` may not be contacted, or None when it may."""
+        if _UNSAFE_URL_CHARS.search(url):
+            return "URL contains whitespace, control characters or backslashes"
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - validates the port (raises ValueError when out of range)
+        except ValueError as exc:
+            return f"malformed URL: {exc}"
+        if parts.scheme.lower() not in ("http", "https"):
+            return f"scheme {parts.scheme or '(none)'!r} is not allowed: only http and https"
+        if "@" in parts.netloc:
+            return "credentials in the URL are not allowed"
+        if parts.netloc and not _NETLOC.fullmatch(parts.netloc):
+            return f"malformed host and port {parts.netloc!r}"
+        host = parts.hostname
+        if not host:
+            return "URL has no host"
+        return self._check_host(host)
+
+    def _check_host(self, host: str) -> str | None:
+        """Match a lower-cased, bracket-less host against the entries."""
+        try:
+            address: IPAddress = ipaddress.ip_address(host)
+        except ValueError:
+            return self._check_name(host)
+        if address.version == 6 and "%" in host:
+            return f"IPv6 zone identifiers are not allowed ({host})"
+        candidates: list[IPAddress] = [address]
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            candidates.append(address.ipv4_mapped)
+        for net in self._networks:
+            if any(a.version == net.version and a in net for a in candidates):
+                return None
+        return f"address {host} is not in the webhook allow-list"
+
+    def _check_name(self, host: str) -> str | None:
+        if not host.isascii() or not _HOST_NAME.fullmatch(host):
+            return f"host name {host!r} is not a plain ASCII DNS name"
+        if _looks_numeric(host):
+            return f"host {host!r} is a non-canonical IP address"
+        if host in self._names or any(host.endswith(s) for s in self._suffixes):
+            return None
+        return f"host {host!r} is not in the webhook allow-list"
+
+
+def _looks_numeric(host: str) -> bool:
+    """Tell whether a resolver could take ``host`` for an IPv4 address (inet_aton forms).
+
+    WHATWG URL parsing treats a name whose last label is numeric as IPv4 too, so refuse those.
+    """
+    try:
+        socket.inet_aton(host)
+        return True
+    except OSError:
+        pass
+    last = host.rsplit(".", 1)[-1]
+    return bool(re.fullmatch(r"[0-9]+|0x[0-9a-f]*", last))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry: exponential backoff capped at ``cap`` seconds."""
+
+    max_attempts: int = 8
+    base: float = 1.0
+    factor: float = 2.0
+    cap: float = 300.0
+    timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.base < 0 or self.factor < 1 or self.cap < 0:
+            raise ValueError("retry policy needs max_attempts >= 1, base >= 0, factor >= 1")
+        if self.timeout <= 0:
+            raise ValueError("retry policy timeout must be > 0")
+
+    def delay(self, attempt_number: int, retry_after: float | None) -> float:
+        """Seconds to wait after attempt ``attempt_number`` (1-based); Retry-After wins, capped."""
+        if retry_after is not None:
+            return min(self.cap, max(0.0, retry_after))
+        try:
+            return min(self.cap, self.base * self.factor ** max(0, attempt_number - 1))
+        except OverflowError:
+            return self.cap
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Read a ``Retry-After`` header (delta-seconds or HTTP-date) as seconds from ``now``.
+
+    Returns None when absent or unreadable, so the caller falls back to exponential backoff.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", text):
+        seconds = float(text)
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP-dates are GMT; a naive result means "-0000"
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - now)
+
+
+class DeliveryStore(Protocol):
+    """The part of ``JobStore`` the outbox uses (kept narrow so tests can fake it)."""
+
+    def put_delivery(self, delivery: Delivery) -> None: ...
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None: ...
+
+    def pending_deliveries(self) -> list[Delivery]: ...
+
+
+def _describe(exc: OSError) -> str:
+    """Turn a transport error into a short message for the attempt log."""
+    if isinstance(exc, TimeoutError):
+        return "timeout: no response in time"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class Outbox:
+    """Makes, schedules and sends webhook deliveries; safe to drive from several threads."""
+
+    def __init__(
+        self,
+        store: DeliveryStore,
+        clock_for: Callable[[str], Clock],
+        client: HttpClient,
+        *,
+        signers: Mapping[str, Signer],
+        allow: HostAllowList,
+        policy: RetryPolicy,
+        new_id: Callable[[str], str],
+    ) -> None:
+        self._store = store
+        self._clock_for = clock_for
+        self._client = client
+        self._signers: dict[str, Signer] = {"none": NoSigner(), **signers}
+        self._allow = allow
+        self._policy = policy
+        self._new_id = new_id
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+
+    def register_signer(self, name: str, signer: Signer) -> None:
+        """Add or replace a named signer; deliveries naming it are signed with it from now on."""
+        with self._lock:
+            self._signers[name] = signer
+
+    def make(
+        self,
+        *,
+        tenant: str,
+        job_id: str | None,
+        event: str,
+        url: str,
+        payload: Any | None = None,
+        body: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        signer: str = "standard",
+    ) -> Delivery:
+        """Build a pending delivery due now, or a ``blocked`` one if the URL is not allowed.
+
+        Not stored: the engine writes it in the same transaction as its job.
+        """
+        now = self._clock_for(tenant).now()
+        text = body if body is not None else _json(payload)
+        sent = {"content-type": "application/json"}
+        for name, value in (headers or {}).items():
+            if name.lower() not in _RESERVED_HEADERS:
+                sent[name.lower()] = value
+        delivery = Delivery(
+            id=self._new_id(tenant),
+            tenant=tenant,
+            job_id=job_id,
+            event=event,
+            url=url,
+            body=text,
+            created_at=now,
+            headers=sent,
+            signer=signer,
+            next_attempt_at=now,
+        )
+        reason = self._allow.check(url)
+        if reason is None:
+            return delivery
+        return _blocked(delivery, now, reason)
+
+    def enqueue(self, delivery: Delivery) -> None:
+        """Store a delivery made outside a job write (test pings, manual sends)."""
+        self._store.put_delivery(delivery)
+
+    def _pending_with_now(self) -> Iterator[tuple[Delivery, float]]:
+        """Yield pending deliveries with their tenant's "now", reading each clock once."""
+        clocks: dict[str, float] = {}
+        for delivery in self._store.pending_deliveries():
+            if delivery.tenant not in clocks:
+                clocks[delivery.tenant] = self._clock_for(delivery.tenant).now()
+            yield delivery, clocks[delivery.tenant]
+
+    def due(self) -> list[Delivery]:
+        """Pending deliveries whose next attempt time has come on their tenant's clock."""
+        return [d for d, now in self._pending_with_now() if _due_at(d) <= now]
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the earliest pending delivery is due (0 if overdue); None if none.
+
+        Each delivery is measured on its own tenant's clock; a frozen clock never gets there by
+        itself, but the scheduler also wakes whenever a clock is moved.
+        """
+        waits = [max(0.0, _due_at(d) - now) for d, now in self._pending_with_now()]
+        return min(waits, default=None)
+
+    def run_due(self) -> int:
+        """Attempt every due delivery once; returns how many this call attempted.
+
+        Each id is claimed under a lock and re-read from the store once claimed, so concurrent
+        callers never send one delivery twice, even from a stale ``due()`` snapshot.
+        """
+        attempted = 0
+        for candidate in self.due():
+            with self._lock:
+                if candidate.id in self._in_flight:
+                    continue
+                self._in_flight.add(candidate.id)
+            try:
+                current = self._store.get_delivery(candidate.id)
+                if current is None or not self._is_due(current):
+                    continue
+                self.attempt(current)
+                attempted += 1
+            finally:
+                with self._lock:
+                    self._in_flight.discard(candidate.id)
+        return attempted
+
+    def _is_due(self, delivery: Delivery) -> bool:
+        now = self._clock_for(delivery.tenant).now()
+        return delivery.status == "pending" and _due_at(delivery) <= now
+
+    def attempt(self, delivery: Delivery) -> Delivery:
+        """Try to send ``delivery`` once, record the attempt, store and return the result."""
+        clock = self._clock_for(delivery.tenant)
+        now = clock.now()
+        reason = self._allow.check(delivery.url)
+        if reason is not None:
+            return self._save(_blocked(delivery, now, reason))
+        body = delivery.body.encode("utf-8")
+        headers = {"user-agent": USER_AGENT, **delivery.headers}
+        try:
+            headers.update(self._sign(delivery, body, now))
+        except Exception as exc:  # a plugin signer must not take the scheduler down
+            record = Attempt(now, None, 0.0, error=f"signing failed: {exc}", headers=headers)
+            return self._retry_or_fail(delivery, record, clock.now(), None)
+        started = time.perf_counter()
+        try:
+            response = self._client.post(delivery.url, body, headers, self._policy.timeout)
+        except OSError as exc:
+            latency = (time.perf_counter() - started) * 1000.0
+            record = Attempt(now, None, latency, error=_describe(exc), headers=headers)
+            return self._retry_or_fail(delivery, record, clock.now(), None)
+        latency = (time.perf_counter() - started) * 1000.0
+        return self._settle(delivery, response, now, latency, headers, clock.now())
+
+    def _sign(self, delivery: Delivery, body: bytes, now: float) -> dict[str, str]:
+        """Run the delivery's named signer; an unknown name is a delivery error, not a crash."""
+        with self._lock:
+            signer = self._signers.get(delivery.signer)
+        if signer is None:
+            raise LookupError(f"unknown signer {delivery.signer!r}")
+        return {name.lower(): value for name, value in signer(delivery, body, now).items()}
+
+    def _settle(
+        self,
+        delivery: Delivery,
+        response: HttpResponse,
+        at: float,
+        latency_ms: float,
+        headers: Mapping[str, str],
+        done: float,
+    ) -> Delivery:
+        """Record a response and move the delivery on: delivered, gone, or retry/fail."""
+        status = response.status
+        excerpt = response.body.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+        error = None
+        if not 200 <= status < 300 and status != 410:
+            error = f"HTTP {status}"
+            if 300 <= status < 400:
+                error += " (redirects are not followed)"
+        record = Attempt(at, status, latency_ms, error, excerpt, dict(headers))
+        if 200 <= status < 300:
+            return self._save(_with(delivery, record, "delivered", None))
+        if status == 410:
+            return self._save(_with(delivery, record, "gone", None))
+        retry_after = parse_retry_after(response.headers.get("retry-after"), done)
+        return self._retry_or_fail(delivery, record, done, retry_after)
+
+    def _retry_or_fail(
+        self, delivery: Delivery, record: Attempt, done: float, retry_after: float | None
+    ) -> Delivery:
+        """Schedule the next try after a failed attempt, or give up after ``max_attempts``."""
+        count = len(delivery.attempts) + 1
+        if count >= self._policy.max_attempts:
+            return self._save(_with(delivery, record, "failed", None))
+        next_at = done + self._policy.delay(count, retry_after)
+        return self._save(_with(delivery, record, "pending", next_at))
+
+    def _save(self, delivery: Delivery) -> Delivery:
+        self._store.put_delivery(delivery)
+        return delivery
+
+    def redeliver(self, delivery_id: str) -> Delivery | None:
+        """Make a delivery pending and due now again, keeping its history; blocked stays blocked.
+
+        ``max_attempts`` counts the whole history, so a delivery that had used them all gets one
+        more try (a dashboard "resend"). A redeliver racing an in-flight attempt loses to it.
+        """
+        delivery = self._store.get_delivery(delivery_id)
+        if delivery is None or delivery.status == "blocked":
+            return delivery
+        now = self._clock_for(delivery.tenant).now()
+        return self._save(replace(delivery, status="pending", next_attempt_at=now))
+
+
+def _due_at(delivery: Delivery) -> float:
+    """When a pending delivery is due; one without a time (hand-built) is due at once."""
+    return -math.inf if delivery.next_attempt_at is None else delivery.next_attempt_at
+
+
+def _json(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def _with(
+    delivery: Delivery, record: Attempt, status: DeliveryStatus, next_at: float | None
+) -> Delivery:
+    return replace(
+        delivery, status=status, next_attempt_at=next_at, attempts=(*delivery.attempts, record)
+    )
+
+
+def _blocked(delivery: Delivery, now: float, reason: str) -> Delivery:
+    """Mark a delivery as never to be sent, recording the allow-list's reason as an attempt."""
+    record = Attempt(at=now, status_code=None, latency_ms=0.0, error=f"blocked: {reason}")
+    return _with(delivery, record, "blocked", None)

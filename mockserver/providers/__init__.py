@@ -1,0 +1,1 @@
+"""One package per emulated API; each has routes, backend, render and errors modules."""

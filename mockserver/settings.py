@@ -1,0 +1,236 @@
+"""One Settings object: defaults < TOML file < ``MOCKSERVER_*`` environment < command-line flags.
+
+Nothing else in the package reads ``os.environ``: settings are built once, passed down, and can
+differ per test. Every value remembers where it came from (``--print-config``), and a bad value
+fails at start with a message naming the option, its source and the valid choices (the way vcrpy
+rejects an unknown record mode).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engine.profiles import profile_names
+from .engine.webhooks import DEFAULT_ALLOW, DEFAULT_SECRET
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["OPTIONS", "Option", "Settings", "SettingsError", "load_settings"]
+
+ENV_PREFIX = "MOCKSERVER_"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message says which, from where, and what is valid."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its type, valid choices and help text (shared with the CLI).
+
+    Defaults live in one place, the :class:`Settings` dataclass.
+    """
+
+    name: str
+    kind: type
+    help: str
+    choices: tuple[str, ...] | None = None
+    check: Callable[[Any], str | None] | None = None
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _port(value: Any) -> str | None:
+    return None if 0 <= value <= 65535 else "must be a port number between 0 and 65535"
+
+
+def _store(value: Any) -> str | None:
+    if value in ("memory", "memory://") or (
+        value.startswith("sqlite:///") and len(value) > len("sqlite:///")
+    ):
+        return None
+    return "valid forms: memory, sqlite:///PATH (relative) or sqlite:////PATH (absolute)"
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", str, "Address to bind (loopback by default)."),
+    Option("port", int, "HTTP port (0 picks a free one).", check=_port),
+    Option("store", str, "Job store: memory or sqlite:///PATH.", check=_store),
+    Option("profile", str, "Lifecycle profile.", choices=tuple(profile_names())),
+    Option("seed", int, "Seed for ids, lifecycle plans and fault dice."),
+    Option("device", str, "Inference device.", choices=("auto", "cpu", "cuda")),
+    Option(
+        "clock",
+        str,
+        "system: real time (advance/set still work); virtual: frozen until advanced.",
+        choices=("system", "virtual"),
+    ),
+    Option(
+        "log_level",
+        str,
+        "Log level.",
+        choices=("debug", "info", "warning", "error", "critical"),
+    ),
+    Option("admin_token", str, "If set, the control API requires this bearer token."),
+    Option("journal_size", int, "Request journal capacity (oldest dropped).", check=_positive),
+    Option("threads", int, "Server worker threads.", check=_positive),
+    Option(
+        "webhook_allow",
+        list,
+        "Hosts webhooks may reach: IP networks, names, *.suffix (comma-separated).",
+    ),
+    Option("webhook_secret", str, "Standard Webhooks signing secret (whsec_...)."),
+    Option("webhook_max_attempts", int, "Delivery attempts before giving up.", check=_positive),
+    Option("webhook_backoff", float, "First retry delay in seconds (doubles).", check=_positive),
+    Option("webhook_backoff_cap", float, "Longest retry delay in seconds.", check=_positive),
+    Option("webhook_timeout", float, "Per-attempt timeout in seconds.", check=_positive),
+)
+_BY_NAME = {o.name: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration; ``origins`` maps each name to where its value came from."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    store: str = "memory"
+    profile: str = "instant"
+    seed: int = 0
+    device: str = "auto"
+    clock: str = "system"
+    log_level: str = "info"
+    admin_token: str | None = None
+    journal_size: int = 1000
+    threads: int = 32
+    webhook_allow: tuple[str, ...] = DEFAULT_ALLOW
+    webhook_secret: str = DEFAULT_SECRET
+    webhook_max_attempts: int = 8
+    webhook_backoff: float = 1.0
+    webhook_backoff_cap: float = 300.0
+    webhook_timeout: float = 5.0
+    config: str | None = None
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with validated changes (tests use this instead of building from scratch)."""
+        values = {name: _convert(_BY_NAME[name], v, "replace") for name, v in changes.items()}
+        origins = {**self.origins, **dict.fromkeys(changes, "replace")}
+        return dataclasses.replace(self, **values, origins=origins)
+
+    def describe(self) -> list[tuple[str, Any, str]]:
+        """(name, value, origin) for every option, secrets masked."""
+        rows = []
+        for option in OPTIONS:
+            value = getattr(self, option.name)
+            if option.name in ("admin_token", "webhook_secret") and value:
+                value = value[:6] + "…" if option.name == "webhook_secret" else "***"
+            rows.append((option.name, value, self.origins.get(option.name, "default")))
+        return rows
+
+
+def _convert(option: Option, raw: Any, origin: str) -> Any:
+    """Parse and validate one value; strings (env, flags) are parsed by the option's type."""
+
+    def fail(why: str) -> SettingsError:
+        return SettingsError(f"invalid value {raw!r} for {option.name} (from {origin}): {why}")
+
+    value: Any = raw
+    try:
+        if raw is None:
+            return None
+        if option.kind is list:
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            value = tuple(str(i).strip() for i in items if str(i).strip())
+        elif option.kind is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            value = int(raw)
+        elif option.kind is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            value = float(raw)
+        else:
+            value = str(raw)
+    except (TypeError, ValueError):
+        raise fail(f"expected {option.kind.__name__}") from None
+    if option.choices is not None:
+        value = value.lower()
+        if value not in option.choices:
+            raise fail("valid choices: " + ", ".join(option.choices))
+    if option.check is not None and (why := option.check(value)) is not None:
+        raise fail(why)
+    return value
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    table = data.get("mockserver", data)
+    if not isinstance(table, dict):
+        raise SettingsError(f"config file {path}: [mockserver] must be a table")
+    unknown = sorted(set(table) - set(_BY_NAME))
+    if unknown:
+        raise SettingsError(
+            f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(_BY_NAME)}"
+        )
+    return dict(table)
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build Settings from defaults, the config file, the environment and ``flags``.
+
+    ``flags`` holds only the options given on the command line (``None`` values are ignored);
+    ``config`` (a path) may come from flags or ``MOCKSERVER_CONFIG``. ``env`` defaults to
+    ``os.environ`` (the one place the package reads it).
+    """
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    env = os.environ if env is None else env
+    defaults = Settings()
+    values: dict[str, Any] = {o.name: getattr(defaults, o.name) for o in OPTIONS}
+    origins: dict[str, str] = dict.fromkeys(values, "default")
+
+    config = flags.pop("config", None) or env.get(ENV_PREFIX + "CONFIG") or None
+    layers: list[tuple[Mapping[str, Any], Callable[[Option], str]]] = []
+    if config:
+        config = str(Path(config))
+        layers.append((_read_file(config), lambda o: f"file {config}"))
+    layers.append(({o.name: env[o.env] for o in OPTIONS if o.env in env}, lambda o: f"env {o.env}"))
+    layers.append((flags, lambda o: f"flag {o.flag}"))
+    for layer, describe in layers:
+        for name, raw in layer.items():
+            option = _BY_NAME.get(name)
+            if option is None:
+                raise SettingsError(f"unknown setting {name!r}; valid: {', '.join(_BY_NAME)}")
+            values[name] = _convert(option, raw, describe(option))
+            origins[name] = describe(option)
+    values["webhook_allow"] = tuple(values["webhook_allow"])
+    return Settings(**values, config=config, origins=origins)

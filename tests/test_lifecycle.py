@@ -1,0 +1,310 @@
+"""Lifecycle plans: drawing, reading, stepping, and the invariants every client relies on."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from mockserver.engine import lifecycle
+from mockserver.engine.lifecycle import Plan, make_plan, next_transition, state
+from mockserver.engine.profiles import Dist, Profile, get_profile
+
+T = 1000.0
+
+
+def plan(count: int = 3, profile: str = "manual", **overrides: object) -> Plan:
+    return make_plan(key="job-1", seed=7, profile=profile, now=T, count=count, overrides=overrides)
+
+
+def test_instant_jobs_are_complete_at_submit() -> None:
+    view = state(plan(profile="instant"), T)
+    assert view.status == "completed"
+    assert (view.created_at, view.started_at, view.ended_at) == (T, T, T)
+    assert view.counts.succeeded == 3 and view.counts.pending == 0
+
+
+def test_manual_profile_moves_in_one_second_phases() -> None:
+    p = plan()
+    assert state(p, T).status == "queued"
+    assert state(p, T + 1).status == "running"
+    assert state(p, T + 1.5).counts.running == 3
+    done = state(p, T + 2)
+    assert done.status == "completed" and done.ended_at == T + 2 and done.started_at == T + 1
+    assert next_transition(p, T) == T + 1 and next_transition(p, T + 1) == T + 2
+    assert next_transition(p, T + 2) is None
+
+
+def test_same_seed_same_plan_other_seed_other_plan() -> None:
+    a = make_plan(key="k", seed=1, profile="realistic", now=T, count=20)
+    b = make_plan(key="k", seed=1, profile="realistic", now=T, count=20)
+    c = make_plan(key="k", seed=2, profile="realistic", now=T, count=20)
+    assert a == b
+    assert a.items != c.items
+
+
+def test_item_draws_do_not_depend_on_how_many_items_were_drawn() -> None:
+    """Items are drawn independently, so an open batch grown in steps equals one drawn at once."""
+    whole = make_plan(key="k", seed=3, profile="fast", now=T, count=6, open=True)
+    grown = lifecycle.extend_plan(
+        make_plan(key="k", seed=3, profile="fast", now=T, count=2, open=True), count=4, now=T
+    )
+    assert whole.items == grown.items
+
+
+def test_item_errors_carry_a_message_and_do_not_fail_the_job() -> None:
+    p = plan(count=10, item_error_rate=1.0, error_messages=["unreadable media"])
+    view = state(p, T + 2)
+    assert view.status == "completed"
+    assert {i.status for i in view.items} == {"failed"}
+    assert {i.error for i in view.items} == {"unreadable media"}
+
+
+def test_job_failure_cuts_unfinished_items_at_the_planned_fraction() -> None:
+    p = plan(
+        count=4,
+        profile="instant",
+        run_time=[1, 4],
+        job_failure_rate=1.0,
+        failure_at=0.5,
+        job_failure_message="model crashed",
+    )
+    ends = sorted(i.end for i in p.items)
+    assert p.failure_index is not None and p.failure_at == ends[2]
+    view = state(p, T + 10)
+    assert view.status == "failed" and view.error == "model crashed"
+    assert view.counts.succeeded == 2 and view.counts.failed == 2
+    assert view.ended_at == p.failure_at and view.started_at == T
+
+
+def test_single_item_job_failure_still_has_start_and_end() -> None:
+    view = state(plan(count=1, job_failure_rate=1.0), T + 5)
+    assert view.status == "failed"
+    assert view.started_at is not None and view.ended_at is not None
+
+
+def test_stuck_queued_never_moves_until_stepped() -> None:
+    p = plan(stuck="queued")
+    assert state(p, T + 1e6).status == "queued"
+    assert next_transition(p, T) is None
+    p = lifecycle.step(p, T + 50)
+    view = state(p, T + 50)
+    assert view.status == "running" and view.started_at == T + 50
+
+
+def test_stuck_running_is_released_by_a_terminal_step() -> None:
+    p = plan(stuck="running")
+    assert state(p, T + 1e6).status == "running"
+    p = lifecycle.step(p, T + 1e6, "terminal")
+    assert state(p, T + 1e6).status == "completed"
+
+
+def test_step_only_rewrites_the_future() -> None:
+    p = plan(count=2, run_time=5)
+    running = state(p, T + 1)
+    p2 = lifecycle.step(p, T + 2, "terminal")
+    after = state(p2, T + 2)
+    assert after.status == "completed" and after.ended_at == T + 2
+    assert after.started_at == running.started_at == T + 1
+
+
+def test_step_next_from_queued_starts_one_item_now() -> None:
+    p = lifecycle.step(plan(count=3), T + 0.25)
+    view = state(p, T + 0.25)
+    assert view.status == "running" and view.counts.running == 1 and view.counts.queued == 2
+
+
+def test_step_on_a_terminal_job_changes_nothing() -> None:
+    p = plan(profile="instant")
+    assert lifecycle.step(p, T + 1) is p
+
+
+def test_cancel_keeps_finished_items_and_cancels_the_rest() -> None:
+    p = plan(count=3, profile="instant", run_time=[0, 10])
+    p = lifecycle.cancel(p, T + 5)
+    view = state(p, T + 6)
+    finished = sum(1 for i in p.items if i.end < T + 5)
+    assert view.counts.succeeded == finished
+    assert view.counts.cancelled == 3 - finished
+    expected = "completed" if finished == 3 else "cancelled"
+    assert view.status == expected
+    assert lifecycle.cancel(p, T + 9) is p
+
+
+def test_open_container_with_no_items_waits_and_expiry_cancels_it() -> None:
+    p = make_plan(key="b", seed=0, profile="instant", now=T, count=0, open=True, expires_at=T + 60)
+    assert state(p, T + 59).status == "queued"
+    view = state(p, T + 60)
+    assert view.status == "cancelled" and view.error == "expired"
+
+
+def test_closed_empty_job_is_complete() -> None:
+    assert state(plan(count=0), T).status == "completed"
+
+
+def test_plan_round_trips_through_json_with_infinities() -> None:
+    p = plan(stuck="queued")
+    assert math.isinf(p.items[0].start)
+    assert Plan.from_json(p.to_json()) == p
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (2, Dist("fixed", 2.0)),
+        ([1, 3], Dist("uniform", 1.0, 3.0)),
+        ({"kind": "lognormal", "median": 5, "sigma": 0.5}, Dist("lognormal", 5.0, 0.5)),
+    ],
+)
+def test_durations_parse(raw: object, expected: Dist) -> None:
+    assert Dist.parse(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"bogus": 1}, "unknown lifecycle override 'bogus'; valid:"),
+        ({"item_error_rate": 2}, "between 0 and 1"),
+        ({"stuck": "sideways"}, "none, queued, running"),
+        ({"queue_wait": "soon"}, "a duration must be"),
+        ({"run_time": [5, 1]}, "low <= high"),
+    ],
+)
+def test_bad_overrides_are_refused_with_the_valid_choices(
+    overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        get_profile("instant").with_overrides(overrides)
+
+
+def test_unknown_profile_names_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="valid: instant, fast, realistic, manual"):
+        get_profile("slow")
+
+
+def test_lognormal_draws_are_capped() -> None:
+    import random
+
+    dist = Dist("lognormal", 100.0, 5.0, cap=120.0)
+    rng = random.Random(0)
+    assert max(dist.draw(rng) for _ in range(500)) <= 120.0
+    assert isinstance(Profile("x").queue_wait, Dist)
+
+
+# --- invariants ---------------------------------------------------------------------------------
+
+ORDER = {"queued": 0, "running": 1, "succeeded": 2, "failed": 2, "cancelled": 2}
+JOB_ORDER = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
+
+overrides_strategy = st.fixed_dictionaries(
+    {
+        "queue_wait": st.tuples(st.floats(0, 5), st.floats(0, 5)).map(sorted),
+        "run_time": st.tuples(st.floats(0, 5), st.floats(0, 5)).map(sorted),
+        "item_error_rate": st.sampled_from([0.0, 0.3, 1.0]),
+        "job_failure_rate": st.sampled_from([0.0, 0.5, 1.0]),
+        "failure_at": st.floats(0, 1),
+        "stuck": st.sampled_from(["none", "none", "queued", "running"]),
+    }
+)
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    """Random submits, clock moves, steps, cancels and adds; what clients saw must hold."""
+
+    @initialize()
+    def start(self) -> None:
+        self.now = T
+        self.plans: list[Plan] = []
+        self.seen: list[lifecycle.JobState] = []
+
+    @rule(
+        count=st.integers(0, 6),
+        overrides=overrides_strategy,
+        open_=st.booleans(),
+        seed=st.integers(0, 3),
+    )
+    def submit(self, count: int, overrides: dict[str, object], open_: bool, seed: int) -> None:
+        p = make_plan(
+            key=f"job-{len(self.plans)}",
+            seed=seed,
+            profile="instant",
+            now=self.now,
+            count=count,
+            overrides=overrides,
+            open=open_,
+        )
+        self.plans.append(p)
+        self.seen.append(state(p, self.now))
+
+    @rule(dt=st.floats(0, 4))
+    def advance(self, dt: float) -> None:
+        self.now += dt
+        self._observe()
+
+    @precondition(lambda self: self.plans)
+    @rule(data=st.data(), to=st.sampled_from(["next", "terminal"]))
+    def step(self, data: st.DataObject, to: str) -> None:
+        n = data.draw(st.integers(0, len(self.plans) - 1))
+        self.plans[n] = lifecycle.step(self.plans[n], self.now, to)  # type: ignore[arg-type]
+        self._observe()
+
+    @precondition(lambda self: self.plans)
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        n = data.draw(st.integers(0, len(self.plans) - 1))
+        self.plans[n] = lifecycle.cancel(self.plans[n], self.now)
+        self._observe()
+
+    @precondition(lambda self: any(p.open for p in self.plans))
+    @rule(data=st.data(), count=st.integers(1, 3))
+    def add(self, data: st.DataObject, count: int) -> None:
+        n = data.draw(st.sampled_from([i for i, p in enumerate(self.plans) if p.open]))
+        self.plans[n] = lifecycle.extend_plan(self.plans[n], count=count, now=self.now)
+        self._observe()
+
+    def _observe(self) -> None:
+        for n, p in enumerate(self.plans):
+            before, after = self.seen[n], state(p, self.now)
+            for old in before.items:
+                new = after.items[old.index]
+                assert ORDER[new.status] >= ORDER[old.status], (old, new)
+                if ORDER[old.status] == 2:
+                    assert new == old, "a terminal item must not change"
+                if old.started_at is not None:
+                    assert new.started_at == old.started_at, "a start time moved"
+            if not p.open:
+                assert JOB_ORDER[after.status] >= JOB_ORDER[before.status]
+                if before.terminal:
+                    assert (after.status, after.ended_at) == (before.status, before.ended_at)
+                    assert after.started_at == before.started_at
+            self.seen[n] = after
+
+    @invariant()
+    def counters_sum_and_times_are_ordered(self) -> None:
+        for p in getattr(self, "plans", []):
+            view = state(p, self.now)
+            c = view.counts
+            assert c.queued + c.running + c.succeeded + c.failed + c.cancelled == c.total
+            assert c.total == len(p.items)
+            for item in view.items:
+                if item.started_at is not None:
+                    assert p.submitted_at <= item.started_at <= self.now
+                if item.ended_at is not None:
+                    assert item.ended_at <= self.now
+                    if item.started_at is not None:
+                        assert item.started_at <= item.ended_at
+            if view.started_at is not None:
+                assert view.created_at <= view.started_at <= self.now
+            if view.ended_at is not None:
+                assert view.ended_at <= self.now
+                assert view.started_at is not None or view.status == "cancelled"
+            if view.terminal and not p.open:
+                assert c.pending == 0
+            assert Plan.from_json(p.to_json()) == p
+
+
+TestLifecycleMachine = LifecycleMachine.TestCase
+TestLifecycleMachine.settings = hsettings(max_examples=150, stateful_step_count=30, deadline=None)
