@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -282,10 +282,26 @@ def _check_schema(spec: Mapping[str, Any], pointer: str, instance: Any, where: s
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
     if errors:
         # For oneOf/anyOf failures, the most relevant branch error says more than "not valid".
-        errors = [best_match(e.context) if e.context else e for e in errors]
+        errors = [best_match(e.context) or e if e.context else e for e in errors]
+        # A failing allOf branch evaluates no properties, so an enclosing unevaluatedProperties
+        # then reports every one of them: only a consequence when a deeper error exists.
+        errors = [e for e in errors if not _cascade(e, errors)] or errors
         lines = [
             f"  {'/' + '/'.join(map(str, e.absolute_path))}: {e.message} [{e.validator}]"
             for e in errors[:10]
         ]
         more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
         raise AssertionError(f"{where}: does not match #{pointer}\n" + "\n".join(lines) + more)
+
+
+def _cascade(error: ValidationError, errors: list[ValidationError]) -> bool:
+    """Whether ``error`` is an unevaluatedProperties report caused by another, deeper error."""
+    if error.validator != "unevaluatedProperties":
+        return False
+    here = list(error.absolute_path)
+    return any(
+        other is not error
+        and other.validator != "unevaluatedProperties"
+        and list(other.absolute_path)[: len(here)] == here
+        for other in errors
+    )

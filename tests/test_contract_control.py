@@ -363,6 +363,7 @@ def job_outcomes_and_listing(api: ControlApi) -> None:
     )
     assert (failed["status"], failed["error"]) == ("failed", "job failed")
     assert failed["plan"]["failure_message"] == "job failed"
+    assert failed["plan"]["failure_at"] == failed["ended_at"]
 
     container = api.call("POST", "/_mock/jobs", 201, json={"items": 0, "open": True})
     assert (container["status"], container["open"], container["counts"]["total"]) == (

@@ -308,3 +308,9 @@ class LifecycleMachine(RuleBasedStateMachine):
 
 TestLifecycleMachine = LifecycleMachine.TestCase
 TestLifecycleMachine.settings = hsettings(max_examples=150, stateful_step_count=30, deadline=None)
+
+
+def test_nothing_is_due_after_a_cut_off() -> None:
+    p = lifecycle.cancel(plan(count=2), T)
+    assert next_transition(p, T) is None
+    assert next_transition(plan(count=1, job_failure_rate=1.0), T + 5) is None

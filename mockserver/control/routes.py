@@ -8,6 +8,7 @@ and then reads sees the consequences without sleeping.
 from __future__ import annotations
 
 import hmac
+import math
 import time
 from datetime import datetime
 from typing import Any
@@ -74,17 +75,23 @@ def body() -> dict[str, Any]:
 
 def arg(data: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
     """Read one field of the body or query string, checking its type."""
-    value = data.get(name, request.args.get(name, default))
-    if value is None or isinstance(value, kind):
+    value = data.get(name)
+    if value is None:  # absent or an explicit null: fall back to the query string, then default
+        value = request.args.get(name, default)
+    if value is None or (isinstance(value, kind) and not isinstance(value, float | bool)):
         return value
     try:
-        if kind is bool and isinstance(value, str):
-            return value.lower() in ("1", "true", "yes", "on")
+        if kind is bool and isinstance(value, bool | str):
+            return value if isinstance(value, bool) else value.lower() in ("1", "true", "yes", "on")
         if kind in (int, float) and not isinstance(value, bool):
-            return kind(value)
-    except (TypeError, ValueError):
+            number = kind(value)
+            if math.isfinite(number):
+                return number
+    except (TypeError, ValueError, OverflowError):
         pass
-    raise ControlError(400, "invalid_field", f"{name} must be {kind.__name__}, got {value!r}")
+    raise ControlError(
+        400, "invalid_field", f"{name} must be a finite {kind.__name__}, got {value!r}"
+    )
 
 
 def find_job(job_id: str) -> Job:
@@ -149,7 +156,7 @@ def advance_clock() -> Response:
 
 
 def parse_time(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     if isinstance(value, str):
         try:
@@ -241,12 +248,15 @@ def list_jobs() -> Response:
     limit = arg({}, "limit", int, 100)
     if status is not None and status not in {"queued", "running", *TERMINAL_JOB}:
         raise ControlError(400, "invalid_field", f"unknown status {status!r}")
+    tenant = request.args.get("tenant")
     jobs = engine.list_jobs(
-        request.args.get("tenant"),
+        tenant,
         request.args.get("provider"),
         newest_first=True,
-        limit=None if status else limit,
+        limit=None if status or tenant is None else limit,
     )
+    if tenant is None:  # the store orders by tenant first; across tenants, newest first
+        jobs.sort(key=lambda j: (j.created_at, j.seq), reverse=True)
     views = ((job, engine.view(job)) for job in jobs)
     out = [job_summary(j, v) for j, v in views if status is None or v.status == status]
     return jsonify(jobs=out[:limit])
@@ -328,12 +338,22 @@ def journal() -> Response:
     return jsonify(entries=entries, capacity=rt().journal.capacity, dropped=rt().journal.dropped)
 
 
+DELIVERY_STATUSES = ("pending", "delivered", "failed", "blocked", "gone")
+
+
 @bp.get("/webhooks")
 def list_webhooks() -> Response:
+    status = request.args.get("status")
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise ControlError(
+            400,
+            "invalid_field",
+            f"unknown status {status!r}; valid: {', '.join(DELIVERY_STATUSES)}",
+        )
     deliveries = rt().store.list_deliveries(
         tenant=request.args.get("tenant"),
         job_id=request.args.get("job_id"),
-        status=request.args.get("status"),
+        status=status,
         limit=arg({}, "limit", int, 100),
     )
     return jsonify(deliveries=[delivery_json(d) for d in deliveries])

@@ -9,6 +9,7 @@ that tenant's jobs (parallel CI shards sharing one server stay independent).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Protocol
@@ -55,8 +56,8 @@ class VirtualClock:
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward by ``seconds`` (must be >= 0) and return the new reading."""
-        if seconds < 0:
-            raise ValueError("a clock only moves forward: seconds must be >= 0")
+        if not seconds >= 0 or math.isinf(seconds):  # also refuses NaN
+            raise ValueError("a clock only moves forward: seconds must be finite and >= 0")
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at += seconds
@@ -66,6 +67,8 @@ class VirtualClock:
 
     def set(self, when: float) -> float:
         """Jump to the absolute time ``when`` (Unix seconds); refuses to go back."""
+        if not math.isfinite(when):
+            raise ValueError(f"cannot set the clock to {when!r}: not a finite time")
         with self._lock:
             current = self.now()
             if when < current:

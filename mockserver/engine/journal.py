@@ -48,6 +48,8 @@ class Journal:
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """Matching entries, newest first, at most ``limit``."""
+        if limit <= 0:
+            return []
         with self._lock:
             entries = list(self._entries)
         out: list[dict[str, Any]] = []

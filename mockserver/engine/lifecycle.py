@@ -355,7 +355,9 @@ def state(plan: Plan, now: float) -> JobState:
 def next_transition(plan: Plan, now: float) -> float | None:
     """The earliest instant after ``now`` at which :func:`state` can change, if any."""
     cut_at = _cutoff(plan)[0]
-    best = cut_at if cut_at > now else INF
+    if cut_at <= now:
+        return None  # cut off: nothing after the cut-off can change what a client sees
+    best = cut_at
     for item in plan.items:
         for t in (item.start, item.end):
             if now < t < best:
