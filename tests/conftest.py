@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from mockserver.app import create_app
 from mockserver.runtime import Runtime
 from mockserver.settings import Settings
+from tests.receiver import Receiver, serving
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z: far from "now", so a leak of real time shows
 
@@ -40,6 +41,12 @@ class RecordingClient:
         self.calls.append({"url": url, "body": body, "headers": dict(headers)})
         status = self.statuses.pop(0) if self.statuses else 200
         return self._response(status, {}, b"ok")
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Receiver]]:
+    """Start scripted webhook receivers on 127.0.0.1; all are shut down after the test."""
+    yield from serving()
 
 
 @pytest.fixture

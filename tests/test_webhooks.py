@@ -8,12 +8,10 @@ import hashlib
 import hmac
 import itertools
 import json
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -34,6 +32,7 @@ from mockserver.engine.webhooks import (
     parse_retry_after,
     verify_standard_signature,
 )
+from tests.receiver import Receiver, Reply, closed_port
 
 T0 = 1_700_000_000.0
 OK = HttpResponse(200, {}, b"ok")
@@ -118,95 +117,6 @@ def make_rig(
     return Rig(outbox, store, clock_for)
 
 
-# --------------------------------------------------------------------------- a real receiver
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b"ok"
-    delay: float = 0.0
-
-
-@dataclass
-class Receiver:
-    """A scripted HTTP receiver on 127.0.0.1; replies 200 once the script runs out."""
-
-    replies: list[Reply]
-    port: int = 0
-    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def record(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
-        with self.lock:
-            self.requests.append((path, headers, body))
-            return self.replies.pop(0) if self.replies else Reply()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() joins handler threads: nothing outlives a test
-    block_on_close = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet when a client that gave up (timeout test) closed its end first."""
-
-
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            reply = receiver.record(self.path, headers, body)
-            time.sleep(reply.delay)
-            try:
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-            except OSError:
-                pass
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., Receiver]]:
-    """Start scripted receivers on 127.0.0.1 and shut every one down after the test."""
-    running: list[tuple[_Server, threading.Thread]] = []
-
-    def start(*replies: Reply) -> Receiver:
-        receiver = Receiver(list(replies))
-        server = _Server(("127.0.0.1", 0), _handler(receiver))
-        receiver.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        running.append((server, thread))
-        return receiver
-
-    yield start
-    for server, thread in running:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def _closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 # --------------------------------------------------------------------------- end to end over HTTP
 
 
@@ -279,7 +189,7 @@ def test_gone_stops_retrying(serve: Callable[..., Receiver]) -> None:
 
 def test_connection_refused_is_recorded_and_retried() -> None:
     rig = make_rig(UrllibClient())
-    sent = rig.send(f"http://127.0.0.1:{_closed_port()}/hook", payload={})
+    sent = rig.send(f"http://127.0.0.1:{closed_port()}/hook", payload={})
     rig.outbox.run_due()
     after = rig.store.get_delivery(sent.id)
     assert after is not None and after.status == "pending" and after.next_attempt_at == T0 + 1
