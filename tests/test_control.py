@@ -6,6 +6,9 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from mockserver.runtime import Runtime
 from mockserver.settings import Settings
@@ -227,3 +230,92 @@ def test_jobs_across_tenants_are_newest_first(client: FlaskClient) -> None:
     newer = create(client, tenant="alpha")
     ids = [j["id"] for j in client.get("/_mock/jobs").json["jobs"]]
     assert ids == [newer["id"], older["id"]]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"queue_wait": {"kind": "uniform", "a": None}},
+        {"error_messages": 5},
+        {"run_time": [1, None]},
+        {"failure_at": None},
+        {"queue_wait": True},
+    ],
+)
+def test_malformed_overrides_are_400_not_500(
+    client: FlaskClient, overrides: dict[str, Any]
+) -> None:
+    response = client.post("/_mock/jobs", json={"overrides": overrides})
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "invalid_field"
+
+
+field_names = st.sampled_from(
+    [
+        "tenant",
+        "items",
+        "profile",
+        "overrides",
+        "callback_url",
+        "open",
+        "seconds",
+        "time",
+        "frozen",
+        "seed",
+        "to",
+        "queue_wait",
+        "run_time",
+        "stuck",
+        "failure_at",
+        "item_error_rate",
+        "error_messages",
+        "job_failure_rate",
+        "kind",
+        "a",
+        "b",
+        "median",
+    ]
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(field_names | st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+bodies = (
+    st.dictionaries(
+        field_names, json_values | st.dictionaries(field_names, json_values, max_size=3), max_size=4
+    )
+    | json_values
+)
+
+
+@hsettings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    route=st.sampled_from(
+        [
+            ("POST", "/_mock/jobs"),
+            ("POST", "/_mock/clock/advance"),
+            ("POST", "/_mock/clock/set"),
+            ("PUT", "/_mock/profile"),
+            ("PUT", "/_mock/seed"),
+            ("POST", "/_mock/reset"),
+            ("POST", "/_mock/jobs/{id}/step"),
+        ]
+    ),
+    body=bodies,
+)
+def test_no_body_makes_the_control_api_fail_with_a_5xx(
+    client: FlaskClient, route: tuple[str, str], body: Any
+) -> None:
+    job = client.post("/_mock/jobs", json={"tenant": "fuzz"}).json
+    method, path = route
+    response = client.open(path.format(id=job["id"]), method=method, json=body)
+    assert response.status_code < 500, (route, body, response.json)
+    assert response.is_json
+    assert client.get("/_mock/tenants").status_code == 200
+    assert client.get("/_mock/clock").status_code == 200

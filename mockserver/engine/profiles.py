@@ -102,7 +102,10 @@ class Profile:
                 raise ValueError(
                     f"unknown lifecycle override {key!r}; valid: {', '.join(sorted(names))}"
                 )
-            changes[key] = _coerce(key, value)
+            try:
+                changes[key] = _coerce(key, value)
+            except TypeError:  # e.g. null where a number belongs: still the caller's mistake
+                raise ValueError(f"invalid value {value!r} for lifecycle override {key}") from None
         return dataclasses.replace(self, **changes)
 
 
