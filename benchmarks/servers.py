@@ -38,58 +38,27 @@ def free_port() -> int:
 
 
 def candidates(port: int) -> list[tuple[str, str, list[str]]]:
-    py = sys.executable
-    bind = f"127.0.0.1:{port}"
+    """(name, websocket support, command) of each server, all on the same app and port."""
+    py, bind = sys.executable, f"127.0.0.1:{port}"
+
+    def gunicorn(*worker: str) -> list[str]:
+        return [py, "-m", "gunicorn", "-w1", *worker, "-b", bind, "hello:app"]
+
+    dev_server = f"from hello import app; app.run(port={port}, threaded=True)"
     return [
         (
             "gunicorn gthread 1x32 (chosen)",
             "yes (flask-sock)",
-            [
-                py,
-                "-m",
-                "gunicorn",
-                "-w1",
-                "-k",
-                "gthread",
-                "--threads",
-                "32",
-                "-b",
-                bind,
-                "hello:app",
-            ],
+            gunicorn("-k", "gthread", "--threads", "32"),
         ),
-        (
-            "gunicorn gthread 1x8",
-            "yes (flask-sock)",
-            [
-                py,
-                "-m",
-                "gunicorn",
-                "-w1",
-                "-k",
-                "gthread",
-                "--threads",
-                "8",
-                "-b",
-                bind,
-                "hello:app",
-            ],
-        ),
-        (
-            "gunicorn sync 1 worker",
-            "no (one request at a time)",
-            [py, "-m", "gunicorn", "-w1", "-k", "sync", "-b", bind, "hello:app"],
-        ),
+        ("gunicorn gthread 1x8", "yes (flask-sock)", gunicorn("-k", "gthread", "--threads", "8")),
+        ("gunicorn sync 1 worker", "no (one request at a time)", gunicorn("-k", "sync")),
         (
             "waitress 8 threads",
             "no (buffers, cannot upgrade)",
             [py, "-m", "waitress", "--threads", "8", "--listen", bind, "hello:app"],
         ),
-        (
-            "werkzeug threaded (dev)",
-            "yes, but a development server",
-            [py, "-c", f"from hello import app; app.run(port={port}, threaded=True)"],
-        ),
+        ("werkzeug threaded (dev)", "yes, but a development server", [py, "-c", dev_server]),
     ]
 
 
