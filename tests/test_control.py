@@ -319,3 +319,10 @@ def test_no_body_makes_the_control_api_fail_with_a_5xx(
     assert response.is_json
     assert client.get("/_mock/tenants").status_code == 200
     assert client.get("/_mock/clock").status_code == 200
+
+
+def test_status_filters_name_the_valid_statuses(client: FlaskClient) -> None:
+    jobs = client.get("/_mock/jobs?status=done").json["error"]["message"]
+    assert "valid: queued, running, completed, failed, cancelled" in jobs
+    hooks = client.get("/_mock/webhooks?status=lost").json["error"]["message"]
+    assert "valid: pending, delivered, failed, blocked, gone" in hooks

@@ -11,21 +11,24 @@ import hmac
 import math
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from .. import __version__
 from ..contracts import contract_path, list_contracts
-from ..engine.lifecycle import TERMINAL_JOB
+from ..engine.lifecycle import JobStatus
 from ..engine.profiles import PROFILES
-from ..engine.records import Job
+from ..engine.records import DeliveryStatus, Job
 from ..runtime import Runtime
 from . import synthetic
 from .errors import ControlError, render_error
 from .render import delivery_json, iso, job_detail, job_summary
 
 __all__ = ["bp"]
+
+JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
+DELIVERY_STATUSES: tuple[str, ...] = get_args(DeliveryStatus)
 
 bp = Blueprint("mock_control", __name__, url_prefix="/_mock")
 OPEN_ENDPOINTS = {"mock_control.health"}
@@ -92,6 +95,16 @@ def arg(data: dict[str, Any], name: str, kind: type, default: Any = None) -> Any
     raise ControlError(
         400, "invalid_field", f"{name} must be a finite {kind.__name__}, got {value!r}"
     )
+
+
+def status_arg(valid: tuple[str, ...]) -> str | None:
+    """The ``status`` query filter, refused unless it is one of the engine's own statuses."""
+    status = request.args.get("status")
+    if status is not None and status not in valid:
+        raise ControlError(
+            400, "invalid_field", f"unknown status {status!r}; valid: {', '.join(valid)}"
+        )
+    return status
 
 
 def find_job(job_id: str) -> Job:
@@ -244,10 +257,8 @@ def tenants() -> Response:
 @bp.get("/jobs")
 def list_jobs() -> Response:
     engine = rt().engine
-    status = request.args.get("status")
+    status = status_arg(JOB_STATUSES)
     limit = arg({}, "limit", int, 100)
-    if status is not None and status not in {"queued", "running", *TERMINAL_JOB}:
-        raise ControlError(400, "invalid_field", f"unknown status {status!r}")
     tenant = request.args.get("tenant")
     jobs = engine.list_jobs(
         tenant,
@@ -338,18 +349,9 @@ def journal() -> Response:
     return jsonify(entries=entries, capacity=rt().journal.capacity, dropped=rt().journal.dropped)
 
 
-DELIVERY_STATUSES = ("pending", "delivered", "failed", "blocked", "gone")
-
-
 @bp.get("/webhooks")
 def list_webhooks() -> Response:
-    status = request.args.get("status")
-    if status is not None and status not in DELIVERY_STATUSES:
-        raise ControlError(
-            400,
-            "invalid_field",
-            f"unknown status {status!r}; valid: {', '.join(DELIVERY_STATUSES)}",
-        )
+    status = status_arg(DELIVERY_STATUSES)
     deliveries = rt().store.list_deliveries(
         tenant=request.args.get("tenant"),
         job_id=request.args.get("job_id"),

@@ -56,7 +56,7 @@ class VirtualClock:
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward by ``seconds`` (must be >= 0) and return the new reading."""
-        if not seconds >= 0 or math.isinf(seconds):  # also refuses NaN
+        if not (math.isfinite(seconds) and seconds >= 0):
             raise ValueError("a clock only moves forward: seconds must be finite and >= 0")
         with self._lock:
             if self._frozen_at is not None:
