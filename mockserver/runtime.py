@@ -7,12 +7,15 @@ the server runner calls it inside the worker process (threads do not survive a f
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .engine.clock import Clock, ClockRegistry
 from .engine.core import Engine
+from .engine.fetch import Resolver
 from .engine.journal import Journal
 from .engine.scheduler import Scheduler
 from .engine.store import JobStore, open_store
@@ -25,9 +28,13 @@ from .engine.webhooks import (
     StandardWebhooksSigner,
     UrllibClient,
 )
+from .inference.service import InferenceService
 from .settings import Settings
 
-__all__ = ["Runtime"]
+__all__ = ["SAMPLES_DIR", "Runtime", "build_resolver"]
+
+#: The sample media bundled with the package: where media URLs resolve by default.
+SAMPLES_DIR = Path(__file__).with_name("_samples")
 
 log = logging.getLogger("mockserver")
 
@@ -42,6 +49,8 @@ class Runtime:
     outbox: Outbox
     scheduler: Scheduler
     journal: Journal
+    inference: InferenceService
+    media: Resolver
     started_at: float = field(default_factory=time.time)
     running: bool = False
 
@@ -83,7 +92,15 @@ class Runtime:
         engine.outbox = outbox
         scheduler = Scheduler(engine, outbox)
         journal = Journal(settings.journal_size)
-        return cls(settings, store, engine, outbox, scheduler, journal)
+        inference = InferenceService(
+            settings.device,
+            max_batch=settings.inference_batch,
+            max_wait=settings.inference_wait_ms / 1000,
+            threads=settings.inference_threads,
+        )
+        return cls(
+            settings, store, engine, outbox, scheduler, journal, inference, build_resolver(settings)
+        )
 
     def start(self) -> None:
         """Reschedule unfinished work from the store and start the background threads."""
@@ -93,10 +110,13 @@ class Runtime:
         if reloaded:
             log.info("rescheduled %d unsettled job(s) from the store", reloaded)
         self.scheduler.start()
+        if self.settings.model_load == "background":
+            self.inference.start()
         self.running = True
 
     def close(self) -> None:
         self.scheduler.stop()
+        self.inference.close()
         self.store.close()
         self.running = False
 
@@ -105,3 +125,24 @@ class Runtime:
         self.scheduler.forget(tenant)
         self.engine.reset(tenant)
         self.journal.clear(tenant)
+
+
+def build_resolver(settings: Settings) -> Resolver:
+    """The media URL resolver: the URL map, then the media directory, then (if on) a fetch.
+
+    A map file is JSON ``{"https://host/a.wav": "relative/or/absolute/path.wav"}``; relative
+    paths are taken from the map file's folder. A bad file fails start-up with its reason.
+    """
+    url_map: dict[str, Path] = {}
+    if settings.media_map:
+        path = Path(settings.media_map)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"media_map {path}: cannot read a JSON object: {exc}") from None
+        if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+            raise ValueError(f"media_map {path}: expected a JSON object of URL -> file path")
+        url_map = {str(k): path.parent / v for k, v in raw.items()}
+    root = Path(settings.media_dir) if settings.media_dir else SAMPLES_DIR
+    allow = HostAllowList(settings.media_allow) if settings.media_allow else None
+    return Resolver(root, url_map, fetch=settings.media_fetch == "on", allow=allow)

@@ -59,6 +59,10 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be 0 or greater"
+
+
 def _port(value: Any) -> str | None:
     return None if 0 <= value <= 65535 else "must be a port number between 0 and 65535"
 
@@ -78,6 +82,33 @@ OPTIONS: tuple[Option, ...] = (
     Option("profile", str, "Lifecycle profile.", choices=tuple(profile_names())),
     Option("seed", int, "Seed for ids, lifecycle plans and fault dice."),
     Option("device", str, "Inference device.", choices=("auto", "cpu", "cuda")),
+    Option(
+        "model_load",
+        str,
+        "background: load the model right after start-up; lazy: on first use.",
+        choices=("background", "lazy"),
+    ),
+    Option("inference_batch", int, "Largest dynamic batch of texts.", check=_positive),
+    Option(
+        "inference_wait_ms",
+        float,
+        "How long a batch waits for more texts (milliseconds).",
+        check=_non_negative,
+    ),
+    Option("inference_threads", int, "torch CPU threads for inference.", check=_positive),
+    Option(
+        "media_dir",
+        str,
+        "Directory of local files that media URLs resolve to (default: the bundled samples).",
+    ),
+    Option("media_map", str, "JSON file mapping media URLs to local file paths."),
+    Option(
+        "media_fetch",
+        str,
+        "on: fetch unresolved media URLs from hosts in media_allow; off: never.",
+        choices=("off", "on"),
+    ),
+    Option("media_allow", list, "Hosts media fetches may reach (comma-separated)."),
     Option(
         "clock",
         str,
@@ -117,6 +148,14 @@ class Settings:
     profile: str = "instant"
     seed: int = 0
     device: str = "auto"
+    model_load: str = "background"
+    inference_batch: int = 64
+    inference_wait_ms: float = 2.0
+    inference_threads: int = 1
+    media_dir: str | None = None
+    media_map: str | None = None
+    media_fetch: str = "off"
+    media_allow: tuple[str, ...] = ()
     clock: str = "system"
     log_level: str = "info"
     admin_token: str | None = None

@@ -133,6 +133,7 @@ def health() -> Response:
         store=runtime.settings.store.split(":", 1)[0],
         profile=runtime.engine.profile_for(None),
         clock=clock_json(None),
+        inference=runtime.inference.describe(),
     )
 
 
