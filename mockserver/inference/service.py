@@ -169,17 +169,22 @@ class InferenceService:
 
     def submit(self, task: TextTask) -> Future[list[float]]:
         """Queue one text for its head; the future holds that text's scores."""
-        self.start()
         fut: Future[list[float]] = Future()
-        self._queue.put(_Pending(task, fut))
+        self._enqueue(_Pending(task, fut))
         return fut
 
     def call(self, fn: Callable[[TextModel], T]) -> Future[T]:
         """Run ``fn(text_model)`` on the batcher thread (NER and other unbatched text work)."""
-        self.start()
         fut: Future[T] = Future()
-        self._queue.put(_Pending(None, fut, call=fn))
+        self._enqueue(_Pending(None, fut, call=fn))
         return fut
+
+    def _enqueue(self, pending: _Pending) -> None:
+        """Queue work; once loading has failed, fail it (and anything that raced in) at once."""
+        self.start()
+        self._queue.put(pending)
+        if self.state == "failed":
+            self._fail_pending(InferenceUnavailable(self.error or "model failed to load"))
 
     def media(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """Run an audio/vision analysis on the media thread, on the service's device."""
@@ -296,10 +301,11 @@ def _run_head(model: TextModel, task: TextTask, texts: list[str]) -> Any:
         return model.toxicity(texts, seed=task.seed)
     if task.head == "valence":
         return model.valence(texts)
-    template = task.template or "This example is about {}."
-    return model.zero_shot(
-        texts, task.labels, multi_label=task.multi_label, hypothesis_template=template
-    )
+    if task.template is not None:
+        return model.zero_shot(
+            texts, task.labels, multi_label=task.multi_label, hypothesis_template=task.template
+        )
+    return model.zero_shot(texts, task.labels, multi_label=task.multi_label)
 
 
 def _default_emotions() -> tuple[str, ...]:
