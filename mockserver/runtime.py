@@ -98,6 +98,7 @@ class Runtime:
             max_wait=settings.inference_wait_ms / 1000,
             threads=settings.inference_threads,
         )
+        inference.on_settled(engine.release_held)
         return cls(
             settings, store, engine, outbox, scheduler, journal, inference, build_resolver(settings)
         )

@@ -26,7 +26,10 @@ class ServerProcess:
 
     def __init__(self, *args: str, port: int | None = None, env: dict[str, str] | None = None):
         self.port = port or free_port()
-        self.args = ["--port", str(self.port), "--log-level", "warning", *args]
+        # The model loads lazily unless a test asks otherwise: most server tests never use it,
+        # and a background torch import would only compete for the CI machine's two cores.
+        lazy = [] if any(a.startswith("--model-load") for a in args) else ["--model-load", "lazy"]
+        self.args = ["--port", str(self.port), "--log-level", "warning", *lazy, *args]
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready_after: float | None = None

@@ -214,3 +214,44 @@ def test_the_start_up_path_does_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- jobs held while the model loads ------------------------------------------------------------
+
+
+def test_a_job_held_for_the_model_stays_queued_then_runs_its_whole_timeline() -> None:
+    from tests.conftest import FakeTime
+
+    clock = FakeTime()
+    runtime = Runtime.build(Settings().replace(model_load="lazy", device="cpu"), base_clock=clock)
+    try:
+        engine = runtime.engine
+        held = engine.submit("t", "mock", inputs=[1, 2], hold=True)
+        free = engine.submit("t", "mock", inputs=[1])
+        clock.t += 5
+        assert engine.view(held).status == "queued"
+        assert engine.view(free).status == "completed"  # the instant profile
+        assert engine.settle(held.id) is None
+        assert engine.store.get_job(held.id).settled is False  # type: ignore[union-attr]
+        runtime.inference.wait_ready(60)  # loading ends: the runtime releases held jobs
+        view = engine.view(engine.store.get_job(held.id))  # type: ignore[arg-type]
+        assert view.status == "completed"
+        assert view.started_at == view.ended_at == clock.t  # the timeline starts at release
+        assert view.created_at == held.created_at
+    finally:
+        runtime.close()
+
+
+def test_a_held_job_can_be_cancelled_and_nothing_ever_ran() -> None:
+    from mockserver.engine import lifecycle
+
+    plan = lifecycle.make_plan(key="j", seed=0, profile="instant", now=100.0, count=2)
+    held = lifecycle.Plan.from_json({**plan.to_json(), "held": True})
+    assert held.held and lifecycle.state(held, 200.0).status == "queued"
+    cancelled = lifecycle.cancel(held, 150.0)
+    view = lifecycle.state(cancelled, 200.0)
+    assert view.status == "cancelled" and view.started_at is None
+    assert [i.status for i in view.items] == ["cancelled", "cancelled"]
+    assert lifecycle.next_transition(held, 120.0) is None
+    released = lifecycle.release(held, 130.0)
+    assert not released.held and lifecycle.state(released, 130.0).started_at == 130.0

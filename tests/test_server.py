@@ -122,6 +122,18 @@ def test_manual_jobs_carry_on_after_a_restart(tmp_path: Path) -> None:
         assert sorted(results["results"]) == ["0", "1", "2"]
 
 
+def test_a_real_server_loads_the_model_in_the_background() -> None:
+    with ServerProcess("--model-load", "background", "--device", "cpu") as server:
+        _, health = server.request("GET", "/_mock/health")
+        assert health["inference"]["state"] in ("loading", "ready")
+        deadline = time.monotonic() + 60
+        while health["inference"]["state"] == "loading" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            _, health = server.request("GET", "/_mock/health")
+        assert health["inference"]["state"] == "ready", health["inference"]
+        assert health["inference"]["device"] == "cpu"
+
+
 WS_APP = """
 import sys
 from flask_sock import Sock
@@ -129,7 +141,7 @@ from mockserver.app import create_app
 from mockserver.server import serve
 from mockserver.settings import Settings
 
-settings = Settings().replace(port=int(sys.argv[1]), log_level="warning")
+settings = Settings().replace(port=int(sys.argv[1]), log_level="warning", model_load="lazy")
 
 def factory():
     app = create_app(settings, start=True)

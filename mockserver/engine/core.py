@@ -178,8 +178,13 @@ class Engine:
         overrides: Mapping[str, Any] | None = None,
         expires_in: float | None = None,
         job_id: str | None = None,
+        hold: bool = False,
     ) -> Job:
-        """Create a job with one item per input, plan its lifecycle and store it."""
+        """Create a job with one item per input, plan its lifecycle and store it.
+
+        ``hold`` keeps every item queued until :meth:`release_held` (a provider whose results
+        need the model holds jobs submitted while it is still loading).
+        """
         now = self.now(tenant)
         job_id = job_id or self.new_id(tenant)
         plan = lifecycle.make_plan(
@@ -192,6 +197,8 @@ class Engine:
             open=open,
             expires_at=None if expires_in is None else now + expires_in,
         )
+        if hold:
+            plan = replace(plan, held=True)
         job = Job(
             id=job_id,
             tenant=tenant,
@@ -261,6 +268,19 @@ class Engine:
             job, lambda c: replace(c, plan=lifecycle.step(c.plan, self.now(c.tenant), to))
         )
 
+    def release_held(self) -> list[Job]:
+        """End every hold: each held job's timeline starts now (its tenant's now)."""
+        released = []
+        for job in self.store.unsettled_jobs():
+            if job.plan.held:
+                released.append(
+                    self.update(
+                        job,
+                        lambda c: replace(c, plan=lifecycle.release(c.plan, self.now(c.tenant))),
+                    )
+                )
+        return released
+
     def delete(self, job: Job) -> None:
         with self._lock(job.id):
             self.store.delete_job(job.id)
@@ -302,7 +322,8 @@ class Engine:
                 deliveries = self._deliveries_for(job, view)
                 job = replace(job, notified=True)
             due = lifecycle.next_transition(job.plan, now)
-            job = replace(job, settled=due is None and not self._missing_results(job, view))
+            settled = due is None and not job.plan.held and not self._missing_results(job, view)
+            job = replace(job, settled=settled)
             if job != before:
                 self.store.put_job(job, deliveries)
             return due

@@ -75,6 +75,9 @@ class Plan:
     failure_message: str | None = None
     cancelled_at: float | None = None
     expires_at: float | None = None
+    #: Waiting for something outside the lifecycle (the model to load): every item stays
+    #: queued until :func:`release` moves the whole timeline to start at that moment.
+    held: bool = False
 
     @property
     def failure_at(self) -> float | None:
@@ -100,6 +103,7 @@ class Plan:
             "failure_message": self.failure_message,
             "cancelled_at": self.cancelled_at,
             "expires_at": self.expires_at,
+            "held": self.held,
         }
 
     @classmethod
@@ -116,6 +120,7 @@ class Plan:
             failure_message=raw.get("failure_message"),
             cancelled_at=raw.get("cancelled_at"),
             expires_at=raw.get("expires_at"),
+            held=raw.get("held", False),
         )
 
 
@@ -301,6 +306,8 @@ def state(plan: Plan, now: float) -> JobState:
     outcome, except the fatal item of a planned failure, which fails with the job; items still
     unfinished at the cut-off take the cut-off's status.
     """
+    if plan.held:
+        return _held_state(plan, now)
     cut_at, cut_message, cut_status = _cutoff(plan)
     fatal = plan.failure_index if cut_status == "failed" else None
     items: list[ItemState] = []
@@ -352,8 +359,38 @@ def state(plan: Plan, now: float) -> JobState:
     )
 
 
+def _held_state(plan: Plan, now: float) -> JobState:
+    """A held job: all queued, unless a cancel or expiry has cut it off (nothing ever ran)."""
+    cuts = [t for t in (plan.cancelled_at, plan.expires_at) if t is not None and t <= now]
+    if not cuts:
+        items = tuple(ItemState(i, "queued", None, None) for i in range(len(plan.items)))
+        counts = Counts(total=len(items), queued=len(items))
+        return JobState("queued", plan.submitted_at, None, None, counts, items, None)
+    cut_at = min(cuts)
+    message = "cancelled" if cut_at == plan.cancelled_at else "expired"
+    items = tuple(ItemState(i, "cancelled", None, cut_at, message) for i in range(len(plan.items)))
+    counts = Counts(total=len(items), cancelled=len(items))
+    return JobState("cancelled", plan.submitted_at, None, cut_at, counts, items, message)
+
+
+def release(plan: Plan, now: float) -> Plan:
+    """End a hold at ``now``: the planned timeline is kept, shifted to begin now.
+
+    A held job showed clients only its submission time and ``queued``, so moving every item's
+    start is safe: no timestamp a client has seen changes.
+    """
+    if not plan.held:
+        return plan
+    delta = max(0.0, now - plan.submitted_at)
+    items = tuple(replace(i, start=i.start + delta) for i in plan.items)
+    return replace(plan, items=items, held=False)
+
+
 def next_transition(plan: Plan, now: float) -> float | None:
     """The earliest instant after ``now`` at which :func:`state` can change, if any."""
+    if plan.held:
+        cuts = [t for t in (plan.cancelled_at, plan.expires_at) if t is not None and t > now]
+        return min(cuts) if cuts else None
     cut_at = _cutoff(plan)[0]
     if cut_at <= now:
         return None  # cut off: nothing after the cut-off can change what a client sees
@@ -376,6 +413,7 @@ def step(plan: Plan, now: float, to: Literal["next", "terminal"] = "next") -> Pl
     its fatal item ends). Stuck items are released the same way. Only future times are pulled
     in.
     """
+    plan = release(plan, now)  # stepping a held job by hand ends its hold
     current = state(plan, now)
     if current.terminal:
         return plan

@@ -102,6 +102,7 @@ class InferenceService:
         self._held: list[_Pending] = []
         self._thread: threading.Thread | None = None
         self._media: ThreadPoolExecutor | None = None
+        self._listeners: list[Callable[[], object]] = []
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -128,6 +129,28 @@ class InferenceService:
     @property
     def ready(self) -> bool:
         return self.state == "ready"
+
+    def on_settled(self, listener: Callable[[], object]) -> None:
+        """Call ``listener`` once loading has ended, ready or failed (now, if it already has).
+
+        The runtime releases jobs held while the model loaded; on failure they are released
+        too, so their results fail visibly instead of the jobs waiting forever.
+        """
+        with self._lock:
+            settled = self.state in ("ready", "failed")
+            if not settled:
+                self._listeners.append(listener)
+        if settled:
+            listener()
+
+    def _notify(self) -> None:
+        with self._lock:
+            listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - one bad listener must not stop the others
+                log.exception("inference listener failed")
 
     def close(self) -> None:
         """Stop the threads; queued work fails with :class:`InferenceUnavailable`."""
@@ -213,10 +236,12 @@ class InferenceService:
             log.error("inference model failed to load: %s", self.error)
             self._ready.set()
             self._fail_pending(InferenceUnavailable(self.error))
+            self._notify()
             return
         self.state = "ready"
         self._ready.set()
         log.info("inference ready on %s in %.2fs", self.device, self.load_seconds)
+        self._notify()
         while self._next_batch():
             pass
 
