@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import torch  # noqa: E402
+
 from mockserver.inference.labels import LANGUAGE_EMOTIONS  # noqa: E402
 from mockserver.inference.text import TextModel  # noqa: E402
 
@@ -72,7 +74,8 @@ def evaluate(model: TextModel) -> Agreement:
         f1s.append(2 * tp / (len(chosen) + len(gold_set)) if chosen or gold_set else 1.0)
     sen = _rows("sentiment.jsonl")
     dist = model.sentiment([str(r["text"]) for r in sen])
-    means = (dist * (1 + __import__("torch").arange(9))).sum(-1).tolist()
+    levels = torch.arange(1, 10, device=dist.device)
+    means = (dist * levels).sum(-1).tolist()
     right = 0
     for row, mean in zip(sen, means, strict=True):
         got = "negative" if mean < 4.5 else "positive" if mean > 5.5 else "neutral"

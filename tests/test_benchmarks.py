@@ -1,0 +1,29 @@
+"""The inference benchmark runs end to end (smoke mode) and reports every figure it promises."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_inference_benchmark_smoke_run_reports_every_target(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    cmd = [
+        sys.executable,
+        str(ROOT / "benchmarks/bench_inference.py"),
+        "--quick",
+        "--json",
+        str(out),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "targets met" in proc.stdout
+    report = json.loads(out.read_text())
+    text = json.dumps(report)
+    for word in ("texts", "audio", "images", "emotions", "zero"):
+        assert word in text
+    assert "import torch" in proc.stdout and "x real time" in proc.stdout
