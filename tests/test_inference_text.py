@@ -187,3 +187,58 @@ def test_entities_have_offsets_types_and_links(model: TextModel) -> None:
 def test_no_entities_in_plain_lowercase_text(model: TextModel) -> None:
     assert find_entities(model, DRESS) == []
     assert find_entities(model, "") == []
+
+
+# --- text classification over a model's own labels ------------------------------------------------
+
+
+def test_polarity_labels_follow_the_valence(model: TextModel) -> None:
+    texts = ["I love this phone, it is perfect", "Terrible, it broke on day one"]
+    two = model.classify(texts, ["NEGATIVE", "POSITIVE"])
+    assert two.argmax(-1).tolist() == [1, 0]
+    assert torch.allclose(two.sum(-1), torch.ones(2), atol=1e-5)
+    three = model.classify([*texts, "The box is 20 cm wide."], ["negative", "neutral", "positive"])
+    assert three.argmax(-1).tolist() == [2, 0, 1]
+
+
+def test_emotion_model_labels_pool_the_hume_classes(model: TextModel) -> None:
+    labels = ["anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"]
+    texts = [
+        "I am terrified of the dark",
+        "Wow I did not expect that at all!",
+        "The box is 20 cm wide.",
+        "I love this phone, it is perfect",
+    ]
+    scores = model.classify(texts, labels)
+    assert [labels[i] for i in scores.argmax(-1).tolist()] == ["fear", "surprise", "neutral", "joy"]
+    assert torch.allclose(scores.sum(-1), torch.ones(4), atol=1e-5)
+
+
+def test_other_label_sets_are_zero_shot(model: TextModel) -> None:
+    labels = ["sports", "finance"]
+    text = ["The striker scored twice in the final minutes"]
+    assert torch.equal(model.classify(text, labels), model.zero_shot(text, labels))
+
+
+# --- label vocabularies (reference: hume-batch.md section 8) -------------------------------------
+
+
+def test_label_vocabularies_have_the_vendor_sizes_and_order() -> None:
+    from mockserver.inference import labels
+
+    assert len(labels.EXPRESSIONS) == len(set(labels.EXPRESSIONS)) == 48
+    assert labels.EXPRESSIONS[:3] == ("Admiration", "Adoration", "Aesthetic Appreciation")
+    assert labels.EXPRESSIONS[-5:] == (
+        "Surprise (negative)", "Surprise (positive)", "Sympathy", "Tiredness", "Triumph",
+    )  # fmt: skip
+    assert len(labels.LANGUAGE_EMOTIONS) == 53
+    assert set(labels.LANGUAGE_EMOTIONS) - set(labels.EXPRESSIONS) == {
+        "Annoyance", "Disapproval", "Enthusiasm", "Gratitude", "Sarcasm",
+    }  # fmt: skip
+    assert list(labels.LANGUAGE_EMOTIONS) == sorted(labels.LANGUAGE_EMOTIONS, key=str.lower)
+    assert len(labels.BURSTS) == 67 and labels.BURSTS[0] == "Ah" and "Uh-huh" in labels.BURSTS
+    assert labels.SENTIMENT_LEVELS == ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+    assert labels.TOXICITY == (
+        "toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate",
+    )  # fmt: skip
+    assert set(labels.AFFECT) == set(labels.LANGUAGE_EMOTIONS)

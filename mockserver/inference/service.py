@@ -28,7 +28,7 @@ __all__ = ["InferenceService", "InferenceUnavailable", "TextTask", "resolve_devi
 
 log = logging.getLogger("mockserver.inference")
 T = TypeVar("T")
-Head = Literal["emotions", "sentiment", "toxicity", "zero_shot", "valence"]
+Head = Literal["emotions", "sentiment", "toxicity", "zero_shot", "classify", "valence"]
 State = Literal["idle", "loading", "ready", "failed"]
 
 
@@ -326,6 +326,8 @@ def _run_head(model: TextModel, task: TextTask, texts: list[str]) -> Any:
         return model.toxicity(texts, seed=task.seed)
     if task.head == "valence":
         return model.valence(texts)
+    if task.head == "classify":
+        return model.classify(texts, task.labels)
     if task.template is not None:
         return model.zero_shot(
             texts, task.labels, multi_label=task.multi_label, hypothesis_template=task.template

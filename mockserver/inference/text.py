@@ -44,6 +44,8 @@ _ZS_TEMP = 0.04
 _ML_CENTRE, _ML_TEMP = 0.06, 0.04
 _TOX_CENTRE, _TOX_TEMP = 0.42, 0.04
 _SENT_GAIN, _SENT_WIDTH = 4.0, 1.1
+#: Two-way polarity: logits +-gain x valence; a three-way set adds "neutral" near zero valence.
+_POLARITY_GAIN, _NEUTRAL_BIAS = 12.0, 0.6
 
 
 def load_table(path: Path = TABLE_PATH) -> tuple[torch.Tensor, dict[str, object]]:
@@ -214,9 +216,81 @@ class TextModel:
             return torch.sigmoid((sims - _ML_CENTRE) / _ML_TEMP)
         return torch.softmax(sims / _ZS_TEMP, dim=-1)
 
+    def classify(self, texts: Sequence[str], labels: Sequence[str]) -> torch.Tensor:
+        """Text classification over a model's own label set: a distribution per text.
+
+        Polarity label sets (``POSITIVE``/``NEGATIVE``[/``NEUTRAL``], any case, as sentiment
+        models such as distilbert-sst-2 use) come from the valence; emotion label sets (names
+        of :data:`CLASSES`, any case, as emotion models use) from the emotion head, renormalised
+        over the labels asked for; anything else is zero-shot over the label names.
+        """
+        keys = [label.strip().lower() for label in labels]
+        if keys and set(keys) <= {"positive", "negative", "neutral"}:
+            return self._polarity(texts, keys)
+        if keys and all(k in _EMOTION_WORDS for k in keys):
+            return self._emotion_groups(texts, keys)
+        return self.zero_shot(texts, labels)
+
+    def _emotion_groups(self, texts: Sequence[str], keys: Sequence[str]) -> torch.Tensor:
+        """Pool the 54-class distribution into ``keys``: each class joins its closest key.
+
+        ``neutral`` takes only the Neutral class; without it, Neutral's mass is dropped.
+        """
+        emotive = [i for i, k in enumerate(keys) if k != "neutral"]
+        probs = self.emotion_probabilities(texts)
+        columns = torch.zeros(probs.shape[0], len(keys), device=self.device)
+        if emotive:
+            groups = [_EMOTION_WORDS[keys[i]] for i in emotive]
+            protos = torch.stack([self.prototypes(g, EMOTION_CUES).sum(0) for g in groups])
+            protos = protos / (protos * protos).sum(-1, keepdim=True).sqrt().clamp_min(1e-9)
+            classes = self.prototypes(CLASSES[:-1], EMOTION_CUES)
+            owner = self.similarity(classes, protos).argmax(-1).tolist()
+            for j, group in enumerate(groups):  # a named class always belongs to its key
+                for name in group:
+                    owner[CLASSES.index(name)] = j
+            for cls, j in enumerate(owner):
+                columns[:, emotive[j]] += probs[:, cls]
+        if "neutral" in keys:
+            columns[:, list(keys).index("neutral")] += probs[:, -1]
+        return columns / columns.sum(-1, keepdim=True).clamp_min(1e-12)
+
+    def _polarity(self, texts: Sequence[str], keys: Sequence[str]) -> torch.Tensor:
+        valence = self.valence(texts)
+        logits = {
+            "positive": _POLARITY_GAIN * valence,
+            "negative": -_POLARITY_GAIN * valence,
+            "neutral": _NEUTRAL_BIAS - _POLARITY_GAIN * valence.abs(),
+        }
+        return torch.softmax(torch.stack([logits[k] for k in keys], dim=-1), dim=-1)
+
     @staticmethod
     def _hypothesis(template: str, label: str) -> str:
         return template.format(label) if "{}" in template else f"{template} {label}"
+
+
+#: Label names emotion classifiers use that are not Hume's (j-hartmann's seven, GoEmotions).
+_EMOTION_ALIASES: dict[str, tuple[str, ...]] = {
+    "neutral": (),
+    "surprise": ("Surprise (positive)", "Surprise (negative)"),
+    "happiness": ("Joy",),
+    "happy": ("Joy",),
+    "sad": ("Sadness",),
+    "angry": ("Anger",),
+    "gratitude": ("Gratitude",),
+    "approval": ("Admiration", "Satisfaction"),
+    "curiosity": ("Interest",),
+    "optimism": ("Enthusiasm", "Determination"),
+    "nervousness": ("Anxiety",),
+    "remorse": ("Guilt",),
+    "grief": ("Sadness", "Empathic Pain"),
+    "caring": ("Sympathy",),
+}
+
+
+#: Every label name an emotion classifier may use, mapped to the Hume classes it names.
+_EMOTION_WORDS: dict[str, tuple[str, ...]] = {
+    c.lower(): (c,) for c in CLASSES[:-1]
+} | _EMOTION_ALIASES
 
 
 def _label_cues(label: str) -> tuple[str, ...]:
