@@ -68,17 +68,21 @@ def _sentence_start(text: str, begin: int) -> bool:
 
 
 def _candidates(text: str) -> list[list[Span]]:
-    spans = [s for s in words(text) if s.text.isalnum() or s.text in {"&"}]
+    """Runs of capitalised words; punctuation (other than "&") and line breaks end a run."""
     runs: list[list[Span]] = []
     current: list[Span] = []
-    for span in spans:
+    previous_end = 0
+    for span in words(text):
+        broken = "\n" in text[previous_end : span.begin]
+        previous_end = span.end
+        word = span.text.isalnum() or span.text == "&"
         joins = bool(current) and (span.text[:1].isdigit() or span.text.lower() in _JOINERS)
-        if _is_cap(span) or joins:
+        if word and not broken and (_is_cap(span) or joins):
             current.append(span)
-        else:
-            if current:
-                runs.append(current)
-            current = []
+            continue
+        if current:
+            runs.append(current)
+        current = [span] if word and _is_cap(span) else []
     if current:
         runs.append(current)
     trimmed = []
