@@ -105,7 +105,7 @@ class UrllibClient:
 
 
 class HostAllowList:
-    """Decide which webhook URLs may be contacted: IP networks, exact names, ``*.suffix`` names.
+    """Decide which outbound URLs may be contacted: IP networks, exact names, ``*.suffix`` names.
 
     Names are compared as written and never resolved (the server is offline, and resolving would
     open DNS-rebinding games). Anything that an OS resolver might read as an IP address but is
@@ -133,8 +133,12 @@ class HostAllowList:
         else:
             self._names.add(name)
 
-    def check(self, url: str) -> str | None:
-        """Return why ``url`` may not be contacted, or None when it may."""
+    def check(self, url: str, purpose: str = "webhook") -> str | None:
+        """Return why ``url`` may not be contacted, or None when it may.
+
+        ``purpose`` names the list in refusals ("not in the webhook allow-list"), so webhooks
+        and media fetches share one mechanism and each explains itself in its own words.
+        """
         if _UNSAFE_URL_CHARS.search(url):
             return "URL contains whitespace, control characters or backslashes"
         try:
@@ -151,14 +155,14 @@ class HostAllowList:
         host = parts.hostname
         if not host:
             return "URL has no host"
-        return self._check_host(host)
+        return self._check_host(host, purpose)
 
-    def _check_host(self, host: str) -> str | None:
+    def _check_host(self, host: str, purpose: str) -> str | None:
         """Match a lower-cased, bracket-less host against the entries."""
         try:
             address: IPAddress = ipaddress.ip_address(host)
         except ValueError:
-            return self._check_name(host)
+            return self._check_name(host, purpose)
         if address.version == 6 and "%" in host:
             return f"IPv6 zone identifiers are not allowed ({host})"
         candidates: list[IPAddress] = [address]
@@ -167,16 +171,16 @@ class HostAllowList:
         for net in self._networks:
             if any(a.version == net.version and a in net for a in candidates):
                 return None
-        return f"address {host} is not in the webhook allow-list"
+        return f"address {host} is not in the {purpose} allow-list"
 
-    def _check_name(self, host: str) -> str | None:
+    def _check_name(self, host: str, purpose: str) -> str | None:
         if not host.isascii() or not _HOST_NAME.fullmatch(host):
             return f"host name {host!r} is not a plain ASCII DNS name"
         if _looks_numeric(host):
             return f"host {host!r} is a non-canonical IP address"
         if host in self._names or any(host.endswith(s) for s in self._suffixes):
             return None
-        return f"host {host!r} is not in the webhook allow-list"
+        return f"host {host!r} is not in the {purpose} allow-list"
 
 
 def _looks_numeric(host: str) -> bool:

@@ -208,9 +208,7 @@ class Resolver:
 
     def _download(self, url: str, parts: SplitResult) -> Blob:
         """GET ``url`` from a checked address, refusing before any connection when unsafe."""
-        reason = self._allow.check(url)
-        if reason is not None:  # the shared allow-list words its answers for webhooks
-            reason = reason.replace("webhook allow-list", "media fetch allow-list")
+        reason = self._allow.check(url, purpose="media fetch")
         host = (parts.hostname or "").rstrip(".")
         if reason is None and host in METADATA_HOSTS:
             reason = f"{host!r} is a cloud metadata host, which is never fetched"
