@@ -1,4 +1,8 @@
-"""A scripted HTTP webhook receiver on 127.0.0.1, shared by the webhook and server tests."""
+"""A scripted HTTP webhook receiver on 127.0.0.1, shared by the webhook and server tests.
+
+:class:`QuietServer` and :class:`ServerPool` are the plumbing any test HTTP server here uses
+(the media fetch tests serve GETs with them too).
+"""
 
 from __future__ import annotations
 
@@ -38,12 +42,32 @@ class Receiver:
             return self.replies.pop(0) if self.replies else Reply()
 
 
-class _Server(ThreadingHTTPServer):
+class QuietServer(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins handler threads: nothing outlives a test
     block_on_close = True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet when a client that gave up (timeout test) closed its end first."""
+        """Stay quiet when a client that gave up (a timeout or refusal test) hung up first."""
+
+
+class ServerPool:
+    """Serve test servers on threads; :meth:`close` shuts every one down and joins it."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[QuietServer, threading.Thread]] = []
+
+    def start(self, server: QuietServer) -> int:
+        """Serve ``server`` on its own thread; return its port."""
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.start()
+        self.running.append((server, thread))
+        return int(server.server_address[1])
+
+    def close(self) -> None:
+        for server, thread in self.running:
+            server.shutdown()
+            server.server_close()
+            thread.join()
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
@@ -71,22 +95,15 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 def serving() -> Iterator[Callable[..., Receiver]]:
     """Start scripted receivers on 127.0.0.1 and shut every one down after the test."""
-    running: list[tuple[_Server, threading.Thread]] = []
+    pool = ServerPool()
 
     def start(*replies: Reply, port: int = 0) -> Receiver:
         receiver = Receiver(list(replies))
-        server = _Server(("127.0.0.1", port), _handler(receiver))
-        receiver.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        running.append((server, thread))
+        receiver.port = pool.start(QuietServer(("127.0.0.1", port), _handler(receiver)))
         return receiver
 
     yield start
-    for server, thread in running:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    pool.close()
 
 
 def closed_port() -> int:

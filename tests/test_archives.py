@@ -13,7 +13,6 @@ import stat
 import struct
 import tarfile
 import tempfile
-import wave
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 
 from mockserver.engine.archives import Member, Source, expand, pair_sidecars
 from mockserver.engine.media import ERROR_CODES, Blob, Limits, MediaError
+from tests.samples import silent_wav
 
 MiB = 1 << 20
 ZIP_TAR_KINDS = ["zip", "tar", "tar.gz", "tar.bz2", "tar.xz"]
@@ -96,13 +96,7 @@ def refusal(data: bytes, name: str = "upload", limits: Limits | None = None) -> 
 
 
 def wav_bytes() -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(8000)
-        writer.writeframes(b"\0\0" * 800)
-    return out.getvalue()
+    return silent_wav(8000, 800)
 
 
 WAV = wav_bytes()

@@ -8,11 +8,10 @@ import shutil
 import socket
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 from mockserver.engine.egress import HostAllowList
 from mockserver.engine.fetch import Resolver, address_problem
 from mockserver.engine.media import Limits, MediaError
-from tests.receiver import closed_port
+from tests.receiver import QuietServer, ServerPool, closed_port
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -46,14 +45,6 @@ class Origin:
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"{self.scheme}://{host}:{self.port}{path}"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False
-    block_on_close = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet when the client hangs up early (a refused or oversized body)."""
 
 
 def _handler(origin: Origin) -> type[BaseHTTPRequestHandler]:
@@ -86,24 +77,18 @@ def _handler(origin: Origin) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Origin]]:
-    running: list[tuple[_Server, threading.Thread]] = []
+    pool = ServerPool()
 
     def start(routes: dict[str, Route], tls: ssl.SSLContext | None = None) -> Origin:
         origin = Origin(routes, scheme="https" if tls else "http")
-        server = _Server(("127.0.0.1", 0), _handler(origin))
+        server = QuietServer(("127.0.0.1", 0), _handler(origin))
         if tls is not None:
             server.socket = tls.wrap_socket(server.socket, server_side=True)
-        origin.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        running.append((server, thread))
+        origin.port = pool.start(server)
         return origin
 
     yield start
-    for server, thread in running:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    pool.close()
 
 
 def staged(answers: dict[str, Sequence[str]]) -> Callable[[str, int], Sequence[str]]:

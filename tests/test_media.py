@@ -9,7 +9,6 @@ import os
 import tarfile
 import tempfile
 import tracemalloc
-import wave
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from mockserver.engine.media import (
     read_stream,
     sniff,
 )
+from tests.samples import silent_wav
 
 
 class Endless:
@@ -53,13 +53,7 @@ def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def wav_bytes() -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(16000)
-        writer.writeframes(b"\0\0" * 1600)
-    return out.getvalue()
+    return silent_wav(16_000, 1600)
 
 
 # --------------------------------------------------------------------------- errors, limits
