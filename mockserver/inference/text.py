@@ -14,14 +14,13 @@ size), so an item's scores are bit-identical whether it ran alone or in a batch 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 
-from .affect import jitter
+from .affect import jitter, seed_key
 from .labels import AFFECT, LANGUAGE_EMOTIONS, SENTIMENT_LEVELS, TOXICITY
 from .lexicon import EMOTION_CUES, SENTIMENT_CUES, TOXICITY_CUES
 from .tokenizer import Tokenizer, load_tokenizer
@@ -63,9 +62,9 @@ def load_heads(path: Path = HEADS_PATH) -> dict[str, torch.Tensor]:
     return {k: data[k].to(torch.float32) for k in ("weight", "bias", "center")}
 
 
-def _text_key(seed: int, text: str, head: str) -> int:
-    digest = hashlib.blake2b(f"{seed}\x00{head}\x00{text}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+def _unit(vec: torch.Tensor) -> torch.Tensor:
+    """``vec`` scaled to length 1 along its last axis (the zero vector stays zero)."""
+    return vec / (vec * vec).sum(-1, keepdim=True).sqrt().clamp_min(1e-9)
 
 
 class StaticEncoder(torch.nn.Module):
@@ -77,8 +76,7 @@ class StaticEncoder(torch.nn.Module):
 
     def forward(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         vec: torch.Tensor = self.bag(ids, offsets)
-        norm = (vec * vec).sum(-1, keepdim=True).sqrt()
-        return vec / norm.clamp_min(1e-9)
+        return _unit(vec)
 
 
 class TextModel:
@@ -130,13 +128,10 @@ class TextModel:
 
     def features(self, texts: Sequence[str]) -> torch.Tensor:
         """Unit vectors after removing part of the corpus mean: what every head compares."""
-        vec = self.embed(texts) - CENTER_WEIGHT * self.center
-        return vec / (vec * vec).sum(-1, keepdim=True).sqrt().clamp_min(1e-9)
+        return _unit(self.embed(texts) - CENTER_WEIGHT * self.center)
 
     def _prototype(self, name: str, cues: tuple[str, ...]) -> torch.Tensor:
-        vecs = self.features((name, *cues))
-        vec = vecs.sum(0)
-        return vec / (vec * vec).sum().sqrt().clamp_min(1e-9)
+        return _unit(self.features((name, *cues)).sum(0))
 
     def prototypes(self, labels: Sequence[str], cues: dict[str, tuple[str, ...]]) -> torch.Tensor:
         """``[len(labels), dims]``: each label's name and cue words, pooled."""
@@ -148,7 +143,7 @@ class TextModel:
         return (vecs[:, None, :] * protos[None, :, :]).sum(-1)
 
     def _noise(self, texts: Sequence[str], head: str, seed: int, n: int) -> torch.Tensor:
-        rows = [jitter(_text_key(seed, t, head), n) for t in texts]
+        rows = [jitter(seed_key(seed, head, t), n) for t in texts]
         return torch.stack(rows).to(self.device) if rows else torch.zeros(0, n)
 
     # --- heads ---------------------------------------------------------------------------------
@@ -241,8 +236,7 @@ class TextModel:
         columns = torch.zeros(probs.shape[0], len(keys), device=self.device)
         if emotive:
             groups = [_EMOTION_WORDS[keys[i]] for i in emotive]
-            protos = torch.stack([self.prototypes(g, EMOTION_CUES).sum(0) for g in groups])
-            protos = protos / (protos * protos).sum(-1, keepdim=True).sqrt().clamp_min(1e-9)
+            protos = _unit(torch.stack([self.prototypes(g, EMOTION_CUES).sum(0) for g in groups]))
             classes = self.prototypes(CLASSES[:-1], EMOTION_CUES)
             owner = self.similarity(classes, protos).argmax(-1).tolist()
             for j, group in enumerate(groups):  # a named class always belongs to its key
