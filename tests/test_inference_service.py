@@ -255,3 +255,42 @@ def test_a_held_job_can_be_cancelled_and_nothing_ever_ran() -> None:
     assert lifecycle.next_transition(held, 120.0) is None
     released = lifecycle.release(held, 130.0)
     assert not released.held and lifecycle.state(released, 130.0).started_at == 130.0
+
+
+def test_every_inference_and_media_setting_reaches_what_it_configures(tmp_path: Path) -> None:
+    settings = Settings().replace(
+        inference_batch=8, inference_wait_ms=5.0, inference_threads=2, media_dir=str(tmp_path)
+    )
+    runtime = Runtime.build(settings)
+    try:
+        service = runtime.inference
+        assert (service.max_batch, service.max_wait, service.threads) == (8, 0.005, 2)
+        (tmp_path / "own.wav").write_bytes((ROOT / "fixtures/media/audio/tone.wav").read_bytes())
+        assert runtime.media.resolve("https://any.example/own.wav").media_type == "audio/wav"
+        with pytest.raises(MediaError):  # the bundled samples are no longer the media dir
+            runtime.media.resolve("https://any.example/happy.wav")
+    finally:
+        runtime.close()
+    fetching = build_resolver(Settings().replace(media_fetch="on", media_allow=("media.example",)))
+    with pytest.raises(MediaError) as err:  # refused by the allow-list before any connection
+        fetching.resolve("https://elsewhere.example/x.wav")
+    assert err.value.code == "fetch_refused"
+    assert "not in the media fetch allow-list" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("inference_batch", 0, "must be greater than 0"),
+        ("inference_wait_ms", -1, "must be 0 or greater"),
+        ("model_load", "eager", "valid choices: background, lazy"),
+        ("media_fetch", "yes", "valid choices: off, on"),
+    ],
+)
+def test_bad_inference_settings_are_refused_with_the_reason(
+    option: str, value: Any, message: str
+) -> None:
+    from mockserver.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=message):
+        Settings().replace(**{option: value})
