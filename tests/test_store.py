@@ -9,6 +9,7 @@ SIGKILL right after a write returned has that write on disk.
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import os
 import signal
@@ -392,6 +393,49 @@ def test_reset_everything(store: JobStore) -> None:
 
 
 # --- store-specific ----------------------------------------------------------------------------
+
+
+def test_streamed_blobs(store: JobStore) -> None:
+    payload = os.urandom(3 * (1 << 20) + 17)  # several copy chunks
+    assert store.put_blob_stream("j1/upload/0", io.BytesIO(payload)) == len(payload)
+    handle = store.open_blob("j1/upload/0")
+    assert handle is not None
+    with handle:
+        assert handle.read() == payload
+    assert store.get_blob("j1/upload/0") == payload
+    small = store.open_blob("missing")
+    assert small is None
+    store.put_blob("j2/x", b"bytes")
+    handle = store.open_blob("j2/x")
+    assert handle is not None and handle.read() == b"bytes"
+    # a streamed blob replaces a small one of the same key and the other way round
+    store.put_blob_stream("j2/x", io.BytesIO(b"streamed"))
+    assert store.get_blob("j2/x") == b"streamed"
+    store.put_blob("j2/x", b"small again")
+    assert store.get_blob("j2/x") == b"small again"
+    store.put_job(make_job("j1"))
+    store.delete_job("j1")
+    assert store.open_blob("j1/upload/0") is None
+    store.put_blob_stream("j3/y", io.BytesIO(b"y"))
+    store.reset()
+    assert store.get_blob("j3/y") is None
+
+
+def test_sqlite_streamed_blobs_survive_reopen_and_leftovers_are_swept(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    first = SqliteStore(path)
+    try:
+        first.put_blob_stream("j1/upload/0", io.BytesIO(b"kept"))
+    finally:
+        first.close()
+    blob_dir = tmp_path / "store.db-blobs"
+    (blob_dir / "orphan.part").write_bytes(b"half a crash")
+    second = SqliteStore(path)
+    try:
+        assert second.get_blob("j1/upload/0") == b"kept"
+        assert sorted(p.suffix for p in blob_dir.iterdir()) == [".blob"]
+    finally:
+        second.close()
 
 
 def test_memory_store_hands_back_the_same_objects() -> None:

@@ -22,6 +22,7 @@ from mockserver.engine.store import MemoryStore
 from mockserver.engine.webhooks import (
     DEFAULT_ALLOW,
     DEFAULT_SECRET,
+    MAIL_RECORDED,
     HostAllowList,
     HttpResponse,
     NoSigner,
@@ -539,6 +540,19 @@ def test_blocked_delivery_is_never_sent() -> None:
     assert rig.outbox.run_due() == 0
     assert rig.outbox.redeliver(blocked.id) == blocked
     assert rig.outbox.run_due() == 0
+    assert client.calls == []
+
+
+def test_mailto_is_recorded_as_delivered_and_never_sent() -> None:
+    client = FakeClient()
+    rig = make_rig(client)
+    mail = rig.send("mailto:owner-of-key", payload={"job_id": "job1"}, signer="none")
+    assert mail.status == "pending"  # not blocked by the allow list: it never leaves
+    assert rig.outbox.run_due() == 1
+    stored = rig.store.get_delivery(mail.id)
+    assert stored is not None and stored.status == "delivered"
+    (record,) = stored.attempts
+    assert record.error is None and record.response_excerpt == MAIL_RECORDED
     assert client.calls == []
 
 

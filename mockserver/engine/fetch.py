@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TypeAlias
 from urllib.parse import SplitResult, unquote, unquote_to_bytes, urlsplit
 
+from mockserver.engine.archives import TRANSCRIPT_BYTES
 from mockserver.engine.egress import HostAllowList
 from mockserver.engine.media import Blob, Limits, MediaError, human_bytes, read_stream
 
@@ -158,6 +159,36 @@ class Resolver:
             " its host.",
             name=url,
         )
+
+    def sidecar(self, url: str) -> str | None:
+        """The transcript beside a local file ``url`` resolves to: ``clip.txt`` for ``clip.wav``.
+
+        The same rule archives follow (:func:`archives.pair_sidecars`), applied to the media
+        map and the media directory, so ``https://example.com/happy.wav`` brings the bundled
+        ``happy.txt`` as its transcript. None for data: URLs, downloads and files without one.
+        """
+        try:
+            path = self._url_map.get(url)
+            if path is None:
+                parts = _split(url)
+                if parts.scheme == "data":
+                    return None
+                path = self._find_under_root(parts, url)
+        except MediaError:
+            return None
+        if path is None:
+            return None
+        for suffix in (".txt", ".TXT"):
+            candidate = path.with_suffix(suffix)
+            if candidate != path and candidate.is_file():
+                try:
+                    size = candidate.stat().st_size
+                    if size > TRANSCRIPT_BYTES:
+                        return None
+                    return candidate.read_text(encoding="utf-8-sig").strip() or None
+                except (OSError, UnicodeDecodeError):
+                    return None
+        return None
 
     def _read_file(self, path: Path, url: str) -> Blob:
         try:

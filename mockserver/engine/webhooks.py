@@ -8,6 +8,10 @@ steps through the whole backoff schedule by advancing it, with no sleeping.
 Every URL passes a :class:`HostAllowList` (loopback only by default) when the delivery is made
 and again just before each send, and the HTTP client never follows redirects: the server can be
 pointed at a test's receiver and nowhere else. Host names are matched literally, never resolved.
+
+A ``mailto:`` URL is a record-only channel: vendors that e-mail the account owner (Hume's
+``notify``) put the e-mail in the outbox, where the delivery log shows it as ``delivered`` with
+one attempt that says it was recorded; nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ __all__ = [
     "HostAllowList",
     "HttpClient",
     "HttpResponse",
+    "MAIL_RECORDED",
     "NoSigner",
     "Outbox",
     "RetryPolicy",
@@ -128,6 +133,10 @@ def _describe(exc: OSError) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+#: What a ``mailto:`` delivery's one attempt says: the e-mail was logged, not sent.
+MAIL_RECORDED = "e-mail recorded in the outbox (mockserver sends no e-mail)"
+
+
 class Outbox:
     """Makes, schedules and sends webhook deliveries; safe to drive from several threads."""
 
@@ -191,7 +200,7 @@ class Outbox:
             signer=signer,
             next_attempt_at=now,
         )
-        reason = self._allow.check(url)
+        reason = None if _is_mail(url) else self._allow.check(url)
         if reason is None:
             return delivery
         return _blocked(delivery, now, reason)
@@ -252,6 +261,9 @@ class Outbox:
         """Try to send ``delivery`` once, record the attempt, store and return the result."""
         clock = self._clock_for(delivery.tenant)
         now = clock.now()
+        if _is_mail(delivery.url):
+            record = Attempt(now, None, 0.0, response_excerpt=MAIL_RECORDED)
+            return self._save(_with(delivery, record, "delivered", None))
         reason = self._allow.check(delivery.url)
         if reason is not None:
             return self._save(_blocked(delivery, now, reason))
@@ -330,6 +342,10 @@ class Outbox:
             return delivery
         now = self._clock_for(delivery.tenant).now()
         return self._save(replace(delivery, status="pending", next_attempt_at=now))
+
+
+def _is_mail(url: str) -> bool:
+    return url[:7].lower() == "mailto:"
 
 
 def _due_at(delivery: Delivery) -> float:

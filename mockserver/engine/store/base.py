@@ -9,7 +9,7 @@ about with a 2xx is on disk.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from ..records import Delivery, Job
 
@@ -77,7 +77,20 @@ class JobStore(Protocol):
 
     def put_blob(self, key: str, data: bytes) -> None: ...
 
-    def get_blob(self, key: str) -> bytes | None: ...
+    def get_blob(self, key: str) -> bytes | None:
+        """A blob's bytes, however it was stored (whole: use :meth:`open_blob` for big ones)."""
+        ...
+
+    def put_blob_stream(self, key: str, source: BinaryIO) -> int:
+        """Store a blob read from ``source`` without holding it in memory; return its size.
+
+        Durable before the call returns, like every write; it replaces any blob of that key.
+        """
+        ...
+
+    def open_blob(self, key: str) -> BinaryIO | None:
+        """A readable binary file of the blob (the caller closes it), or None if absent."""
+        ...
 
     def put_delivery(self, delivery: Delivery) -> None:
         """Insert or replace a delivery."""

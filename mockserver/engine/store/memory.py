@@ -10,12 +10,14 @@ prefixes) keep a request's cost independent of how much other tenants have store
 from __future__ import annotations
 
 import bisect
+import io
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..records import Delivery, Job
+from .blobfiles import BlobFiles
 
 __all__ = ["MemoryStore"]
 
@@ -48,6 +50,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._files: BlobFiles | None = None  # streamed blobs, in a temporary directory
         self._clear()
 
     def _clear(self) -> None:
@@ -58,7 +61,10 @@ class MemoryStore:
         self._counts: Counter[tuple[str, str]] = Counter()
         self._unsettled: dict[str, None] = {}
         self._results: dict[str, dict[int, Any]] = {}
-        self._blobs: dict[str, bytes] = {}
+        self._blobs: dict[str, bytes | None] = {}  # None: the blob is a file in self._files
+        if getattr(self, "_files", None) is not None:
+            assert self._files is not None
+            self._files.clear()
         self._blob_owners: dict[str, set[str]] = {}
         self._deliveries: dict[str, Delivery] = {}
         self._deliveries_by_tenant: dict[str, dict[str, None]] = {}
@@ -214,16 +220,46 @@ class MemoryStore:
 
     def put_blob(self, key: str, data: bytes) -> None:
         with self._lock:
+            self._drop_blob(key)
             self._blobs[key] = bytes(data)
-            for owner in _prefixes(key):
-                self._blob_owners.setdefault(owner, set()).add(key)
+            self._own_blob(key)
+
+    def _own_blob(self, key: str) -> None:
+        for owner in _prefixes(key):
+            self._blob_owners.setdefault(owner, set()).add(key)
+
+    def put_blob_stream(self, key: str, source: BinaryIO) -> int:
+        with self._lock:
+            if self._files is None:
+                self._files = BlobFiles()
+            files = self._files
+        size = files.write(key, source)  # outside the lock: a big copy must not stall others
+        with self._lock:
+            self._blobs[key] = None
+            self._own_blob(key)
+        return size
 
     def get_blob(self, key: str) -> bytes | None:
         with self._lock:
-            return self._blobs.get(key)
+            handle = self.open_blob(key)
+        if handle is None:
+            return None
+        with handle:
+            return handle.read()
+
+    def open_blob(self, key: str) -> BinaryIO | None:
+        with self._lock:
+            if key not in self._blobs:
+                return None
+            data = self._blobs[key]
+            if data is not None:
+                return io.BytesIO(data)
+            assert self._files is not None
+            return self._files.open(key)
 
     def _drop_blob(self, key: str) -> None:
-        self._blobs.pop(key, None)
+        if self._blobs.pop(key, b"") is None and self._files is not None:
+            self._files.delete(key)
         for owner in _prefixes(key):
             keys = self._blob_owners.get(owner)
             if keys is not None:
@@ -306,4 +342,9 @@ class MemoryStore:
             self._seqs.pop(tenant, None)
 
     def close(self) -> None:
-        """Nothing to release; present so both stores can be closed the same way."""
+        """Remove the streamed blobs' temporary directory."""
+        with self._lock:
+            files, self._files = self._files, None
+            self._blobs.clear()
+        if files is not None:
+            files.close()

@@ -12,12 +12,16 @@ Why these choices:
   which is the right trade for an emulator (``synchronous=FULL`` would fsync every request).
 * Records are stored as their ``to_json()`` text next to the few columns queries filter or sort
   on, each covered by an index, so a lookup's cost does not grow with stored state.
+* Streamed blobs (uploads of up to 1 GB) are files under ``<database>-blobs/`` (see
+  :mod:`.blobfiles`), fsynced before their row is committed; leftovers of a crash between the
+  two are swept at open.
 * ``PRAGMA user_version`` records the schema version; tables are created when missing, so a
   fresh file and a reopened one take the same path, and a file from a newer schema is refused.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -25,13 +29,14 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..records import Delivery, Job
+from .blobfiles import BlobFiles
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
@@ -44,6 +49,7 @@ CREATE TABLE IF NOT EXISTS results (
     job_id TEXT NOT NULL, idx INTEGER NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (job_id, idx));
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS blob_files (key TEXT PRIMARY KEY, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY, tenant TEXT NOT NULL, job_id TEXT, status TEXT NOT NULL,
     created_at REAL NOT NULL, data TEXT NOT NULL);
@@ -55,7 +61,7 @@ CREATE TABLE IF NOT EXISTS sequences (
     PRIMARY KEY (tenant, name));
 """
 
-_TABLES = ("jobs", "results", "blobs", "deliveries", "sequences")
+_TABLES = ("jobs", "results", "blobs", "blob_files", "deliveries", "sequences")
 
 
 def _dump(value: Any) -> str:
@@ -94,6 +100,9 @@ class SqliteStore:
         except BaseException:
             self._conn.close()
             raise
+        durable = self.path not in ("", ":memory:")
+        self._files = BlobFiles(self.path + "-blobs" if durable else None, durable=durable)
+        self._files.sweep({key for (key,) in self._rows("SELECT key FROM blob_files")})
 
     def _configure(self) -> None:
         conn = self._conn
@@ -196,11 +205,15 @@ class SqliteStore:
         with self._write() as tx:
             self._delete_job_rows(tx, job_id)
 
-    @staticmethod
-    def _delete_job_rows(tx: sqlite3.Connection, job_id: str) -> None:
+    def _delete_job_rows(self, tx: sqlite3.Connection, job_id: str) -> None:
         tx.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
         tx.execute("DELETE FROM results WHERE job_id = ?", (job_id,))
         tx.execute("DELETE FROM blobs WHERE key >= ? AND key < ?", _blob_range(job_id))
+        span = _blob_range(job_id)
+        keys = tx.execute("SELECT key FROM blob_files WHERE key >= ? AND key < ?", span)
+        for (key,) in keys.fetchall():
+            self._files.delete(key)
+        tx.execute("DELETE FROM blob_files WHERE key >= ? AND key < ?", span)
 
     def tenants(self) -> list[str]:
         sql = "SELECT tenant FROM jobs UNION SELECT tenant FROM deliveries ORDER BY tenant"
@@ -227,11 +240,34 @@ class SqliteStore:
 
     def put_blob(self, key: str, data: bytes) -> None:
         with self._write() as tx:
+            if tx.execute("DELETE FROM blob_files WHERE key = ?", (key,)).rowcount:
+                self._files.delete(key)
             tx.execute("INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)", (key, data))
 
     def get_blob(self, key: str) -> bytes | None:
         data = self._one("SELECT data FROM blobs WHERE key = ?", (key,))
-        return None if data is None else bytes(data)
+        if data is not None:
+            return bytes(data)
+        handle = self.open_blob(key)
+        if handle is None:
+            return None
+        with handle:
+            return handle.read()
+
+    def put_blob_stream(self, key: str, source: BinaryIO) -> int:
+        size = self._files.write(key, source)  # fsynced before the row says it exists
+        with self._write() as tx:
+            tx.execute("DELETE FROM blobs WHERE key = ?", (key,))
+            tx.execute("INSERT OR REPLACE INTO blob_files (key, size) VALUES (?, ?)", (key, size))
+        return size
+
+    def open_blob(self, key: str) -> BinaryIO | None:
+        data = self._one("SELECT data FROM blobs WHERE key = ?", (key,))
+        if data is not None:
+            return io.BytesIO(bytes(data))
+        if self._one("SELECT size FROM blob_files WHERE key = ?", (key,)) is None:
+            return None
+        return self._files.open(key)
 
     # --- deliveries --------------------------------------------------------------------------
 
@@ -273,6 +309,7 @@ class SqliteStore:
             if tenant is None:
                 for table in _TABLES:
                     tx.execute(f"DELETE FROM {table}")
+                self._files.clear()
                 return
             rows = tx.execute("SELECT id FROM jobs WHERE tenant = ?", (tenant,)).fetchall()
             for (job_id,) in rows:
@@ -284,3 +321,4 @@ class SqliteStore:
         """Close the connection (idempotent); SQLite checkpoints the WAL into the main file."""
         with self._lock:
             self._conn.close()
+            self._files.close()
