@@ -3,7 +3,8 @@
 Plain data, no torch: renderers, contracts and tests import this without loading a model.
 Sources: ``../shared/reference/hume-batch.md`` §8 (48 expressions in the order of real output;
 53 language labels as an alphabetical merge [GUESS]; 67 burst types; 9 sentiment levels; 6
-toxicity categories).
+toxicity categories; the face model's FACS action units and descriptions, whose sets Hume does
+not document [GUESS]).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ __all__ = [
     "AFFECT",
     "BURSTS",
     "EXPRESSIONS",
+    "FACE_DESCRIPTIONS",
+    "FACS",
     "LANGUAGE_EMOTIONS",
     "SENTIMENT_LEVELS",
     "TOXICITY",
@@ -44,6 +47,31 @@ BURSTS: tuple[str, ...] = (
     "Oww", "Pant", "Pff", "Phew", "Roar", "Scream", "Screech", "Shout", "Shriek", "Sigh",
     "Snicker", "Snort", "Sob", "Squeal", "Tsk", "Ugh", "Uh", "Uh-huh", "Umm", "Wail", "Wheep",
     "Whee", "Whew", "Whimper", "Woah", "Wow", "Yawn", "Yay", "Yelp", "Yippee", "Yuck",
+)  # fmt: skip
+
+#: FACS action units of the face model's ``facs`` output [GUESS]. Hume documents neither the set
+#: nor the order (reference §8 gives only examples such as "Inner brow raise"); this is the list
+#: its FACS 2.0 model is commonly reported to emit, in action-unit number order, named in the
+#: "AU<n> <Name>" form such reports use.
+FACS: tuple[str, ...] = (
+    "AU1 Inner Brow Raise", "AU2 Outer Brow Raise", "AU4 Brow Lowerer", "AU5 Upper Lid Raise",
+    "AU6 Cheek Raise", "AU7 Lids Tight", "AU9 Nose Wrinkle", "AU10 Upper Lip Raiser",
+    "AU11 Nasolabial Furrow Deepener", "AU12 Lip Corner Puller", "AU14 Dimpler",
+    "AU15 Lip Corner Depressor", "AU16 Lower Lip Depress", "AU17 Chin Raiser", "AU18 Lip Pucker",
+    "AU19 Tongue Show", "AU20 Lip Stretch", "AU22 Lip Funneler", "AU23 Lip Tightener",
+    "AU24 Lip Presser", "AU25 Lips Part", "AU26 Jaw Drop", "AU27 Mouth Stretch", "AU28 Lip Suck",
+    "AU32 Bite", "AU34 Puff", "AU37 Lip Wipe", "AU38 Nostril Dilate", "AU43 Eye Closure",
+    "AU53 Head Up", "AU54 Head Down",
+)  # fmt: skip
+
+#: Face ``descriptions`` labels, alphabetical [GUESS: set and order are our choice]. Hume's docs
+#: name only "Smile", "Frown", "Wink", "Hand over mouth" and "Hand over eyes" (reference §8);
+#: the rest are plausible companions capitalised the same way.
+FACE_DESCRIPTIONS: tuple[str, ...] = (
+    "Angry", "Bite lip", "Chin raise", "Closed eyes", "Disgust", "Fear", "Frown", "Glare",
+    "Hand over eyes", "Hand over forehead", "Hand over mouth", "Jaw drop", "Laugh", "Lip press",
+    "Look down", "Look up", "Mouth open", "Pout", "Raised eyebrows", "Sad", "Scowl", "Smile",
+    "Smirk", "Squint", "Surprise", "Tongue out", "Wide eyes", "Wince", "Wink",
 )  # fmt: skip
 
 #: Sentiment levels "1" (most negative) to "9" (most positive).

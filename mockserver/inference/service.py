@@ -234,14 +234,16 @@ class InferenceService:
             self.error = f"{type(exc).__name__}: {exc}"
             self.state = "failed"
             log.error("inference model failed to load: %s", self.error)
-            self._ready.set()
             self._fail_pending(InferenceUnavailable(self.error))
             self._notify()
+            self._ready.set()
             return
         self.state = "ready"
-        self._ready.set()
         log.info("inference ready on %s in %.2fs", self.device, self.load_seconds)
+        # Listeners (the release of jobs held for the model) run before waiters wake, so a
+        # caller of wait_ready() finds held jobs already released.
         self._notify()
+        self._ready.set()
         while self._next_batch():
             pass
 

@@ -27,7 +27,13 @@ from .affect import affect_scores
 from .faces import CROP, FaceCrop
 from .labels import EXPRESSIONS
 
-__all__ = ["FaceMeasures", "expression_point", "expression_scores", "measure_face"]
+__all__ = [
+    "FaceMeasures",
+    "expression_point",
+    "expression_scores",
+    "measure_face",
+    "measured_scores",
+]
 
 _MOUTH_ROWS = (0.58, 0.95)
 _MOUTH_COLS = (0.15, 0.85)
@@ -106,9 +112,16 @@ def expression_scores(
     crops: Sequence[FaceCrop], keys: Sequence[int], device: torch.device | str = "cpu"
 ) -> list[dict[str, float]]:
     """The 48 expression scores (label order of reference §8) for each crop."""
-    if not crops:
+    return measured_scores([measure_face(c) for c in crops], keys, device)
+
+
+def measured_scores(
+    measures: Sequence[FaceMeasures], keys: Sequence[int], device: torch.device | str = "cpu"
+) -> list[dict[str, float]]:
+    """The 48 expression scores for faces already measured (callers that keep the measures)."""
+    if not measures:
         return []
-    points = [expression_point(measure_face(c)) for c in crops]
+    points = [expression_point(m) for m in measures]
     tensor = torch.tensor(points, dtype=torch.float32, device=device)
     scores = affect_scores(tensor, EXPRESSIONS, keys).cpu().tolist()
     return [dict(zip(EXPRESSIONS, row, strict=True)) for row in scores]
