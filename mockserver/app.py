@@ -20,6 +20,7 @@ from .control.errors import render_error
 from .control.synthetic import SyntheticProvider
 from .engine.clock import Clock
 from .engine.webhooks import HttpClient
+from .providers import hume
 from .runtime import Runtime
 from .settings import Settings
 
@@ -47,6 +48,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["mockserver"] = runtime
     app.register_blueprint(control.bp)
+    hume.register(app, runtime)
     _install_journal(app, runtime)
     app.register_error_handler(HTTPException, _http_error)
     if start:
@@ -60,6 +62,10 @@ def _http_error(exc: HTTPException) -> Response:
     message = exc.description or exc.name
     if code == 404:
         message = f"no route for {request.method} {request.path}"
+    if request.path == hume.PREFIX or request.path.startswith(hume.PREFIX + "/"):
+        if code == 405:
+            message = f"Method {request.method} is not allowed on {request.path}."
+        return hume.render_http_error(code, message)
     return render_error(code, exc.name.lower().replace(" ", "_"), message)
 
 

@@ -121,6 +121,11 @@ OPTIONS: tuple[Option, ...] = (
         "Log level.",
         choices=("debug", "info", "warning", "error", "critical"),
     ),
+    Option(
+        "api_keys",
+        list,
+        "API keys the vendor faces accept (comma-separated); empty: any non-empty key.",
+    ),
     Option("admin_token", str, "If set, the control API requires this bearer token."),
     Option("journal_size", int, "Request journal capacity (oldest dropped).", check=_positive),
     Option("threads", int, "Server worker threads.", check=_positive),
@@ -158,6 +163,7 @@ class Settings:
     media_allow: tuple[str, ...] = ()
     clock: str = "system"
     log_level: str = "info"
+    api_keys: tuple[str, ...] = ()
     admin_token: str | None = None
     journal_size: int = 1000
     threads: int = 32
@@ -183,6 +189,8 @@ class Settings:
             value = getattr(self, option.name)
             if option.name in ("admin_token", "webhook_secret") and value:
                 value = value[:6] + "…" if option.name == "webhook_secret" else "***"
+            if option.name == "api_keys" and value:
+                value = tuple(k[:4] + "…" for k in value)
             rows.append((option.name, value, self.origins.get(option.name, "default")))
         return rows
 

@@ -1,0 +1,62 @@
+"""What every provider face shares: the runtime, tenants, and per-request lifecycle headers.
+
+``X-Mock-Profile`` (a profile name) and ``X-Mock-Lifecycle`` (a JSON object of profile
+overrides, e.g. ``{"job_failure_rate": 1}``) let one request choose how its job behaves, without
+touching the server's or the tenant's settings (DESIGN.md, "Lifecycle"). Real clients never send
+them; the official SDKs can (``request_options={"additional_headers": ...}`` in Hume's).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app, g
+
+from ..engine.profiles import get_profile
+from ..runtime import Runtime
+
+__all__ = ["LifecycleChoice", "lifecycle_choice", "note_request", "runtime"]
+
+PROFILE_HEADER = "X-Mock-Profile"
+LIFECYCLE_HEADER = "X-Mock-Lifecycle"
+
+
+def runtime() -> Runtime:
+    found: Runtime = current_app.extensions["mockserver"]
+    return found
+
+
+def note_request(provider: str, operation: str, tenant: str | None = None) -> None:
+    """Tell the request journal what this request was (see ``app._install_journal``)."""
+    g.mock_provider = provider
+    g.mock_operation = operation
+    if tenant is not None:
+        g.mock_tenant = tenant
+
+
+class LifecycleChoice:
+    """The profile and overrides one request asked for (``None``: the tenant's)."""
+
+    def __init__(self, profile: str | None, overrides: Mapping[str, Any] | None) -> None:
+        self.profile = profile
+        self.overrides = overrides
+
+
+def lifecycle_choice(headers: Mapping[str, str]) -> LifecycleChoice:
+    """Read the two headers; a bad value raises ``ValueError`` with a message for the client."""
+    profile = headers.get(PROFILE_HEADER) or None
+    if profile is not None:
+        profile = get_profile(profile.strip()).name
+    raw = headers.get(LIFECYCLE_HEADER)
+    overrides = None
+    if raw:
+        try:
+            overrides = json.loads(raw)
+        except ValueError:
+            raise ValueError(f"{LIFECYCLE_HEADER} must be a JSON object, got {raw!r}") from None
+        if not isinstance(overrides, dict):
+            raise ValueError(f"{LIFECYCLE_HEADER} must be a JSON object, got {raw!r}")
+        get_profile(profile or "instant").with_overrides(overrides)  # refuse bad ones now
+    return LifecycleChoice(profile, overrides)

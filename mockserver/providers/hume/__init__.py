@@ -1,0 +1,23 @@
+"""Hume Expression Measurement Batch API (``/v0/batch/jobs``), retired by Hume on 2026-06-14.
+
+``register`` wires the face into an app: the backend becomes the engine's ``hume`` provider and
+the blueprint serves the six operations (``contracts/hume.yaml``).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ...runtime import Runtime
+from .backend import HumeBackend
+from .routes import PREFIX, bp, render_http_error
+
+__all__ = ["PREFIX", "HumeBackend", "register", "render_http_error"]
+
+
+def register(app: Flask, runtime: Runtime) -> HumeBackend:
+    backend = HumeBackend(runtime)
+    runtime.engine.register(backend)
+    app.extensions["mockserver.hume"] = backend
+    app.register_blueprint(bp)
+    return backend
