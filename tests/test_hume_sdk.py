@@ -43,6 +43,12 @@ NO_RETRY: dict[str, Any] = {"max_retries": 0}
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
     with ServerProcess("--model-load", "background") as proc:
+        # Jobs submitted while the model loads are held (queued) until it is ready; wait, so
+        # each test sees the timeline it asks for (a slow CI machine takes seconds to load).
+        deadline = time.monotonic() + 120
+        while proc.request("GET", "/_mock/health")[1]["inference"]["state"] != "ready":
+            assert time.monotonic() < deadline, "the model did not load"
+            time.sleep(0.1)
         yield proc
 
 
@@ -73,19 +79,18 @@ def wait_done(client: HumeClient, job_id: str, timeout: float = 60.0) -> Any:
         delay = min(delay * 2, 1.0)
 
 
-def manual_headers() -> dict[str, Any]:
-    return {"additional_headers": {"X-Mock-Profile": "manual"}}
-
-
-def advance(server: ServerProcess, seconds: float) -> None:
-    status, _ = server.request("POST", "/_mock/clock/advance", {"seconds": seconds, "tenant": KEY})
+def advance(server: ServerProcess, seconds: float, tenant: str = "states") -> None:
+    body = {"seconds": seconds, "tenant": tenant}
+    status, _ = server.request("POST", "/_mock/clock/advance", body)
     assert status == 200
 
 
-def test_every_state_variant_parses(client: HumeClient, server: ServerProcess) -> None:
-    job_id = batch(client).start_inference_job(
-        text=["Hello there."], request_options=manual_headers()
-    )
+def test_every_state_variant_parses(server: ServerProcess, http: httpx.Client) -> None:
+    # the manual profile for this tenant freezes its clock: nothing moves until advanced
+    body = {"profile": "manual", "tenant": "states"}
+    assert server.request("PUT", "/_mock/profile", body)[0] == 200
+    client = HumeClient(api_key="states", base_url=server.url, httpx_client=http)
+    job_id = batch(client).start_inference_job(text=["Hello there."])
     queued = batch(client).get_job_details(id=job_id)
     assert type(queued.state).__name__ == "StateInference_Queued"
     assert isinstance(queued.state.created_timestamp_ms, int)
