@@ -27,3 +27,11 @@ def test_inference_benchmark_smoke_run_reports_every_target(tmp_path: Path) -> N
     for word in ("texts", "audio", "images", "emotions", "zero"):
         assert word in text
     assert "import torch" in proc.stdout and "x real time" in proc.stdout
+
+
+def test_hume_benchmark_smoke_run_reports_every_figure() -> None:
+    cmd = [sys.executable, str(ROOT / "benchmarks/bench_hume.py"), "--quick"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for figure in ("validate start body", "start job (JSON)", "stored", "mixed job"):
+        assert figure in proc.stdout
