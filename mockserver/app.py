@@ -65,8 +65,13 @@ def _http_error(exc: HTTPException) -> Response:
     if request.path == hume.PREFIX or request.path.startswith(hume.PREFIX + "/"):
         if code == 405:
             message = f"Method {request.method} is not allowed on {request.path}."
-        return hume.render_http_error(code, message)
-    return render_error(code, exc.name.lower().replace(" ", "_"), message)
+        response = hume.render_http_error(code, message)
+    else:
+        response = render_error(code, exc.name.lower().replace(" ", "_"), message)
+    for name, value in exc.get_headers():
+        if name.lower() == "allow":  # a 405 lists the methods the path has (RFC 9110)
+            response.headers[name] = value
+    return response
 
 
 def _install_journal(app: Flask, runtime: Runtime) -> None:

@@ -409,6 +409,7 @@ def test_start_job_takes_json_or_multipart(spec: dict[str, Any]) -> None:
     assert parts["file"]["type"] == "array"
     assert parts["file"]["items"] == {
         "type": "string",
+        "format": "binary",
         "contentMediaType": "application/octet-stream",
     }
     assert parts["json"]["type"] == "string"

@@ -212,6 +212,7 @@ def test_wrong_method_and_unknown_path_answer_in_hume_shape(hume: FlaskClient) -
     response = hume.delete(JOBS, headers=HEADERS)
     assert response.status_code == 405
     assert "not allowed" in response.get_json()["message"]  # no DELETE in the contract
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
     response = hume.get("/v0/batch/nowhere", headers=HEADERS)
     assert response.status_code == 404 and "message" in response.get_json()
 

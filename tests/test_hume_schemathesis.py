@@ -1,0 +1,327 @@
+"""Property-based tests of the Hume Batch API against ``contracts/hume.yaml`` (schemathesis 4).
+
+Every operation of the contract is driven in process (WSGI, no socket) by schemathesis'
+coverage phase (deterministic boundary and invalid values, undeclared methods, bad content
+types) and fuzzing phase (Hypothesis, positive and negative data), always with the API key.
+The responses are held to the contract by the checks in ``CHECKS``; ``test_hume_api.py`` pins
+the semantics. Generation is derandomized and seeded, so a CI failure reproduces locally.
+
+Decisions, and what the checks cannot see:
+
+* ``negative_data_rejection`` is on everywhere. Unknown query parameters are ignored by design
+  (``listJobs``), and schemathesis already counts "only extra query parameters" as not
+  negative, so that needs no exclusion. One exclusion remains (``filter_failure``): a negative
+  multipart start whose only mutation is ``json: null`` goes on the wire as the text ``null``,
+  which is a valid ``json`` part (the SDK's literal, read as ``{}``).
+* ``positive_data_acceptance`` is off: the contract cannot say "at least one url, text or file"
+  (a 400 by design), and schemathesis fills the multipart ``json`` part with arbitrary JSON
+  text (it does not generate from ``contentSchema``), so most schema-valid starts are rightly
+  refused.
+* ``ignored_auth`` is off: the key comes from the config's ``headers``, which schemathesis
+  cannot strip when it replays a request without credentials; the 401s are pinned in
+  ``test_hume_api.py``.
+* Multipart: schemathesis generates ``multipart/form-data`` starts with repeated ``file``
+  parts (binary samples: the contract marks the items ``format: binary``) and a ``json``
+  field; ``test_multipart_starts_are_generated`` checks that the file parts reach the server
+  as uploads.
+* Random job ids are 404s. ``test_get_operations_with_real_job_ids`` runs the three
+  ``/jobs/{id}`` operations on jobs in every state; ``test_stateful_links`` chains start ->
+  details / predictions / artifacts through the OpenAPI links on ``startInferenceJob``'s 200.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis.core.failures import AcceptedNegativeData, Failure
+
+from mockserver.app import create_app
+from mockserver.settings import Settings
+from tests.conftest import RecordingClient
+from tests.hume_helpers import HEADERS, JOBS, media
+
+Case = schemathesis.Case[Any]
+
+CONTRACT = Path(__file__).resolve().parents[1] / "contracts" / "hume.yaml"
+
+# Fuzzing examples per operation; the coverage phase adds its own deterministic cases (about
+# 300 for the start, 100 for the list). The whole file runs in about 20 s on two cores.
+MAX_EXAMPLES = 25
+SEED = 20260614
+
+# Every built-in check that applies to a stateless in-process run, but the two above.
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+    "negative_data_rejection",
+    "missing_required_header",
+    "unsupported_method",
+    "allow_header_conformance",
+    "use_after_free",
+    "ensure_resource_availability",
+)
+
+SETTINGS = settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _config(*, coverage: bool = True) -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "headers": dict(HEADERS),
+            "suppress-health-check": ["too_slow"],
+            "generation": {
+                "mode": "all",
+                "max-examples": MAX_EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+                # The key is the config's header; generated keys would only make 401s.
+                "with-security-parameters": False,
+            },
+            "phases": {"coverage": {"enabled": coverage}},
+            "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+        }
+    )
+
+
+schema = schemathesis.openapi.from_path(CONTRACT, config=_config())
+
+# The OpenAPI links a stateful run needs, on startInferenceJob's 200: operationId -> id.
+REQUIRED_LINKS = {
+    "getJobDetails": "$response.body#/job_id",
+    "getJobPredictions": "$response.body#/job_id",
+    "getJobArtifacts": "$response.body#/job_id",
+}
+
+
+def _multipart_type_change_only(case: Case) -> bool:
+    """A negative multipart start whose every mutation changes the JSON type of a part.
+
+    A multipart part is bytes: ``null``, ``{...}``, ``[...]``, ``1`` or ``true`` go on the wire
+    as their JSON text, which is what a ``json`` part holds (``null`` is the SDK's literal for
+    ``{}``, an object is a config) and any bytes are a ``file``. The type is not observable.
+    """
+    meta = case.meta
+    if case.media_type != "multipart/form-data" or meta is None:
+        return False
+    mutations = meta.phase.data.mutations
+    return bool(mutations) and all(
+        m.keywords == ("type",) and tuple(m.path)[:1] in (("json",), ("file",)) for m in mutations
+    )
+
+
+@schema.hook
+def filter_failure(
+    context: schemathesis.HookContext, failure: Failure, case: Case, response: Any
+) -> bool:
+    """Keep every failure but negative data that is valid once serialized (module doc)."""
+    return not (isinstance(failure, AcceptedNegativeData) and _multipart_type_change_only(case))
+
+
+# --- the app and its jobs ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hume_app() -> Iterator[Flask]:
+    """One app for the module: instant jobs, model loaded, no media fetches, webhooks recorded."""
+    instant = Settings().replace(profile="instant", media_fetch="off")
+    app = create_app(instant, http_client=RecordingClient())
+    app.extensions["mockserver"].inference.wait_ready(60)
+    yield app
+    app.extensions["mockserver"].close()
+
+
+def _start(client: FlaskClient, lifecycle: dict[str, Any] | None = None, **kwargs: Any) -> str:
+    headers = dict(HEADERS)
+    if lifecycle is not None:
+        headers["X-Mock-Lifecycle"] = json.dumps(lifecycle)
+    response = client.post(JOBS, headers=headers, **kwargs)
+    assert response.status_code == 200, response.get_json()
+    job_id: str = response.get_json()["job_id"]
+    return job_id
+
+
+# The real jobs the GET operations are tried with, and the state each one must be in.
+JOB_STATES = {
+    "text": "COMPLETED",
+    "media": "COMPLETED",
+    "unreadable_url": "COMPLETED",
+    "item_errors": "COMPLETED",
+    "failed": "FAILED",
+    "queued": "QUEUED",
+    "running": "IN_PROGRESS",
+}
+
+
+@pytest.fixture(scope="module")
+def real_jobs(hume_app: Flask) -> dict[str, str]:
+    """Jobs of the test key in every state and result shape, by name (``JOB_STATES``)."""
+    client = hume_app.test_client()
+    language: dict[str, Any] = {"language": {"sentiment": {}, "toxicity": {}}, "ner": {}}
+    text = {"text": ["I am so happy today!", "Paris is lovely in spring."], "models": language}
+    config = {
+        "models": {
+            "face": {"facs": {}, "descriptions": {}, "identify_faces": True, "save_faces": True},
+            "prosody": {"identify_speakers": True},
+            "burst": {},
+            "facemesh": {},
+            "language": {"granularity": "sentence"},
+        },
+        "text": ["Thank you so much."],
+    }
+    files = [
+        (io.BytesIO(media("images/face_smile.png")), "smile.png", "image/png"),
+        (io.BytesIO(media("audio/happy.wav")), "happy.wav", "audio/wav"),
+    ]
+    jobs = {
+        "text": _start(client, json=text),
+        "media": _start(client, data={"file": files, "json": json.dumps(config)}),
+        "unreadable_url": _start(client, json={"urls": ["https://example.com/nowhere.wav"]}),
+        "item_errors": _start(client, {"item_error_rate": 1}, json=text),
+        "failed": _start(client, {"job_failure_rate": 1, "failure_at": 0}, json=text),
+        "queued": _start(client, {"stuck": "queued"}, json=text),
+        "running": _start(client, {"stuck": "running"}, json=text),
+    }
+    for name, job_id in jobs.items():
+        state = client.get(f"{JOBS}/{job_id}", headers=HEADERS).get_json()["state"]["status"]
+        assert state == JOB_STATES[name], (name, state)
+    return jobs
+
+
+# --- stateless: every operation ----------------------------------------------------------------
+
+
+@schema.parametrize()
+@SETTINGS
+def test_every_operation_honours_the_contract(
+    case: Case, hume_app: Flask, real_jobs: dict[str, str]
+) -> None:
+    """Coverage + fuzzing, positive and negative; ``real_jobs`` fills the list responses."""
+    case.call_and_validate(app=hume_app)
+
+
+# --- multipart ---------------------------------------------------------------------------------
+
+
+def test_multipart_starts_are_generated(hume_app: Flask) -> None:
+    """Schemathesis builds multipart starts whose ``file`` items arrive as uploaded files."""
+    start = schema["/v0/batch/jobs"]["POST"]
+    created: list[tuple[int, int]] = []  # (file items generated, files the job echoes)
+
+    @given(case=start.as_strategy().filter(lambda c: c.media_type == "multipart/form-data"))
+    @SETTINGS
+    def run(case: Case) -> None:
+        response = case.call_and_validate(app=hume_app)
+        if response.status_code == 200:
+            body = case.body if isinstance(case.body, dict) else {}
+            files = body.get("file") or []
+            sent = len(files) if isinstance(files, list) else 1
+            job_id = response.json()["job_id"]
+            job = hume_app.test_client().get(f"{JOBS}/{job_id}", headers=HEADERS).get_json()
+            created.append((sent, len(job["request"]["files"])))
+
+    run()
+    assert created, "no generated multipart start was accepted"
+    assert all(sent == echoed for sent, echoed in created), created
+    assert any(sent > 0 for sent, _ in created), "no accepted start carried a file part"
+
+
+# --- real ids ----------------------------------------------------------------------------------
+
+# Only the three GETs of one job, fuzzing only: the id is replaced, nothing else is generated.
+by_id = schemathesis.openapi.from_path(CONTRACT, config=_config(coverage=False)).include(
+    path_regex=r"\{id\}"
+)
+
+
+@by_id.parametrize()
+@pytest.mark.parametrize("name", sorted(JOB_STATES))
+@settings(SETTINGS, max_examples=1)
+def test_get_operations_with_real_job_ids(
+    case: Case, name: str, hume_app: Flask, real_jobs: dict[str, str]
+) -> None:
+    """Details of any job are a 200; predictions and artifacts only of a COMPLETED one."""
+    case.path_parameters = {"id": real_jobs[name]}
+    response = case.call_and_validate(app=hume_app)
+    details = case.operation.path == "/v0/batch/jobs/{id}"
+    ok = details or JOB_STATES[name] == "COMPLETED"
+    assert response.status_code == (200 if ok else 400), (name, response.text)
+
+
+# --- stateful: links ---------------------------------------------------------------------------
+
+
+def _missing_links() -> list[str]:
+    """The ``REQUIRED_LINKS`` that startInferenceJob's 200 response does not declare."""
+    post = schema.raw_schema["paths"]["/v0/batch/jobs"]["post"]
+    links = post["responses"]["200"].get("links") or {}
+    declared = {
+        (link.get("operationId"), (link.get("parameters") or {}).get("id"))
+        for link in links.values()
+    }
+    return [op for op, expression in REQUIRED_LINKS.items() if (op, expression) not in declared]
+
+
+def _give_json_start_an_input(case: Case) -> None:
+    """A positive JSON start without any input gets a text, so the links have a job to follow.
+
+    The contract cannot express "at least one url, text or file", so most generated starts
+    are (rightly) 400s and a stateful run would rarely reach a real job.
+    """
+    body = case.body
+    meta = case.meta
+    if (
+        case.operation.method.upper() == "POST"
+        and case.media_type == "application/json"
+        and meta is not None
+        and meta.generation.mode.is_positive
+        and isinstance(body, dict)
+        and not body.get("text")
+        and not body.get("urls")
+    ):
+        case.body = {**body, "text": ["I am so happy today!"]}
+
+
+def test_stateful_links(hume_app: Flask) -> None:
+    """Start -> details / predictions / artifacts through the contract's OpenAPI links."""
+    missing = _missing_links()
+    if missing:
+        pytest.skip(
+            "contracts/hume.yaml: startInferenceJob's 200 response declares no OpenAPI link to "
+            + ", ".join(missing)
+            + " with parameters {id: '$response.body#/job_id'}"
+        )
+    followed: list[int] = []  # statuses of GETs of a job the run started
+
+    class HumeMachine(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Case) -> None:
+            _give_json_start_an_input(case)
+
+        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+            return {"app": hume_app}
+
+        def after_call(self, response: schemathesis.Response, case: Case) -> None:
+            super().after_call(response, case)
+            if case.operation.path.startswith("/v0/batch/jobs/{id}"):
+                followed.append(response.status_code)
+
+    HumeMachine.run(settings=settings(SETTINGS, max_examples=15, stateful_step_count=6))
+    assert 200 in followed, f"no link reached a real job: {followed}"
