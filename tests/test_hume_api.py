@@ -300,6 +300,9 @@ def test_multipart_errors(hume: FlaskClient, monkeypatch: pytest.MonkeyPatch) ->
     invalid = _multipart(hume, [("file", ("a.txt", b"x", None)), ("json", wrong)])
     assert invalid.status_code == 400
     assert invalid.get_json()["violations"][0]["pointer"] == "/models/face/fps_pred"
+    no_filename = _multipart(hume, [("file", "hello world"), ("json", '{"text": ["x"]}')])
+    assert no_filename.status_code == 400
+    assert "no filename" in checked(no_filename, "POST", JOBS)["message"]
     too_many = _multipart(hume, [("file", (f"{i}.txt", b"x", None)) for i in range(101)])
     assert too_many.status_code == 400 and "limit is 100" in too_many.get_json()["message"]
     monkeypatch.setattr(routes, "UPLOAD_LIMITS", Limits(max_file_bytes=1000))

@@ -151,6 +151,14 @@ def _json_body() -> dict[str, Any]:
 
 
 def _multipart() -> tuple[dict[str, Any], list[Upload]]:
+    if "file" in request.form:
+        # A part without a filename parameter arrives as a text field, its bytes decoded:
+        # refuse it rather than drop it or hand the models lossy bytes.
+        raise HumeError(
+            400,
+            "A 'file' part has no filename in its Content-Disposition; send each file as a"
+            ' file part (filename="..." or filename="upload"), as the Hume SDK does.',
+        )
     files = request.files.getlist("file")
     if len(files) > MAX_FILES:
         raise HumeError(
