@@ -164,6 +164,27 @@ def test_media_directory_is_searched_host_path_then_path_then_basename(tmp_path:
     assert text("http://other.test/clips%2Fa.txt") == b"by path"  # decoded before lookup
 
 
+def test_sidecar_text_beside_a_local_file_is_its_transcript(tmp_path: Path) -> None:
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "audio" / "clip.wav").write_bytes(b"RIFF")
+    (tmp_path / "audio" / "clip.txt").write_bytes(b"\xef\xbb\xbf  Hello there.\n")
+    (tmp_path / "mapped.wav").write_bytes(b"RIFF")
+    (tmp_path / "mapped.TXT").write_text("Mapped words")
+    (tmp_path / "blank.wav").write_bytes(b"RIFF")
+    (tmp_path / "blank.txt").write_text("   ")
+    (tmp_path / "binary.wav").write_bytes(b"RIFF")
+    (tmp_path / "binary.txt").write_bytes(b"\xff\xfe\x00")
+    mapped = {"https://cdn.example/m": tmp_path / "mapped.wav"}
+    resolver = Resolver(tmp_path, mapped)
+    assert resolver.sidecar("https://example.com/clip.wav") == "Hello there."
+    assert resolver.sidecar("https://cdn.example/m") == "Mapped words"
+    assert resolver.sidecar("https://example.com/blank.wav") is None
+    assert resolver.sidecar("https://example.com/binary.wav") is None
+    assert resolver.sidecar("https://example.com/missing.wav") is None
+    assert resolver.sidecar("data:audio/wav;base64,UklGRg==") is None
+    assert resolver.sidecar("ftp://example.com/clip.wav") is None  # unsupported: no transcript
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -27,7 +27,15 @@ from typing import IO, BinaryIO, cast
 
 from mockserver.engine.media import Blob, Limits, MediaError, Readable, human_bytes, read_stream
 
-__all__ = ["HEADER_BYTES", "TRANSCRIPT_BYTES", "Member", "Source", "expand", "pair_sidecars"]
+__all__ = [
+    "HEADER_BYTES",
+    "TRANSCRIPT_BYTES",
+    "Member",
+    "Source",
+    "expand",
+    "pair_sidecars",
+    "transcript_text",
+]
 
 HEADER_BYTES = 1 << 20  # most metadata (tar headers, long names, pax records) between members
 TRANSCRIPT_BYTES = 1 << 20  # a larger .txt is never read as a transcript
@@ -407,8 +415,17 @@ def _sidecar_text(member: Member) -> str | None:
         return None
     if blob.size and blob.category != "text":
         return None
+    return transcript_text(blob.read_bytes())
+
+
+def transcript_text(data: bytes) -> str | None:
+    """A sidecar's transcript: UTF-8 without a BOM, stripped; None when not UTF-8 text.
+
+    One rule for archive members and for files beside a media URL's local file
+    (:meth:`fetch.Resolver.sidecar`).
+    """
     try:
-        return blob.read_bytes().decode("utf-8-sig").strip()
+        return data.decode("utf-8-sig").strip()
     except UnicodeDecodeError:
         return None
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TypeAlias
 from urllib.parse import SplitResult, unquote, unquote_to_bytes, urlsplit
 
-from mockserver.engine.archives import TRANSCRIPT_BYTES
+from mockserver.engine.archives import TRANSCRIPT_BYTES, transcript_text
 from mockserver.engine.egress import HostAllowList
 from mockserver.engine.media import Blob, Limits, MediaError, human_bytes, read_stream
 
@@ -139,15 +139,12 @@ class Resolver:
 
     def resolve(self, url: str) -> Blob:
         """Return the content ``url`` names, or raise :class:`MediaError` saying what to do."""
-        mapped = self._url_map.get(url)
-        if mapped is not None:
-            return self._read_file(mapped, url)
+        found = self._local_path(url)
+        if found is not None:
+            return self._read_file(found, url)
         parts = _split(url)
         if parts.scheme == "data":
             return _data_url(url, self._limits)
-        found = self._find_under_root(parts, url)
-        if found is not None:
-            return self._read_file(found, url)
         if self._fetch:
             return self._download(url, parts)
         where = f"under the media directory {str(self._root)!r}" if self._root else ""
@@ -168,12 +165,7 @@ class Resolver:
         ``happy.txt`` as its transcript. None for data: URLs, downloads and files without one.
         """
         try:
-            path = self._url_map.get(url)
-            if path is None:
-                parts = _split(url)
-                if parts.scheme == "data":
-                    return None
-                path = self._find_under_root(parts, url)
+            path = self._local_path(url)
         except MediaError:
             return None
         if path is None:
@@ -182,13 +174,23 @@ class Resolver:
             candidate = path.with_suffix(suffix)
             if candidate != path and candidate.is_file():
                 try:
-                    size = candidate.stat().st_size
-                    if size > TRANSCRIPT_BYTES:
+                    if candidate.stat().st_size > TRANSCRIPT_BYTES:
                         return None
-                    return candidate.read_text(encoding="utf-8-sig").strip() or None
-                except (OSError, UnicodeDecodeError):
+                    return transcript_text(candidate.read_bytes()) or None
+                except OSError:
                     return None
         return None
+
+    def _local_path(self, url: str) -> Path | None:
+        """The local file ``url`` names: the media map's entry, else one under the root.
+
+        A data: URL names no file; a malformed URL raises :class:`MediaError`.
+        """
+        mapped = self._url_map.get(url)
+        if mapped is not None:
+            return mapped
+        parts = _split(url)
+        return None if parts.scheme == "data" else self._find_under_root(parts, url)
 
     def _read_file(self, path: Path, url: str) -> Blob:
         try:
