@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from .control import routes as control
@@ -21,6 +21,7 @@ from .control.synthetic import SyntheticProvider
 from .engine.clock import Clock
 from .engine.webhooks import HttpClient
 from .providers import hume
+from .providers.common import error_renderer_for
 from .runtime import Runtime
 from .settings import Settings
 
@@ -57,15 +58,15 @@ def create_app(
 
 
 def _http_error(exc: HTTPException) -> Response:
-    """Unknown paths and methods get JSON, never an HTML error page."""
+    """Unknown paths and methods get JSON, never an HTML error page: the vendor's shape under a
+    provider's prefix (``add_error_renderer``), the control API's elsewhere."""
     code = exc.code or 500
     message = exc.description or exc.name
     if code == 404:
         message = f"no route for {request.method} {request.path}"
-    if request.path == hume.PREFIX or request.path.startswith(hume.PREFIX + "/"):
-        if code == 405:
-            message = f"Method {request.method} is not allowed on {request.path}."
-        response = hume.render_http_error(code, message)
+    vendor = error_renderer_for(current_app, request.path)
+    if vendor is not None:
+        response = vendor(code, message)
     else:
         response = render_error(code, exc.name.lower().replace(" ", "_"), message)
     for name, value in exc.get_headers():

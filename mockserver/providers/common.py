@@ -9,18 +9,43 @@ them; the official SDKs can (``request_options={"additional_headers": ...}`` in 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import current_app, g
+from flask import Flask, Response, current_app, g
 
 from ..engine.profiles import get_profile
 from ..runtime import Runtime
 
-__all__ = ["LifecycleChoice", "lifecycle_choice", "note_request", "runtime"]
+__all__ = [
+    "ErrorRenderer",
+    "LifecycleChoice",
+    "add_error_renderer",
+    "error_renderer_for",
+    "lifecycle_choice",
+    "note_request",
+    "runtime",
+]
 
 PROFILE_HEADER = "X-Mock-Profile"
 LIFECYCLE_HEADER = "X-Mock-Lifecycle"
+_RENDERERS = "mockserver.error_renderers"
+
+#: Renders a routing error (unknown path, wrong method) as ``(status, default message)``.
+ErrorRenderer = Callable[[int, str], Response]
+
+
+def add_error_renderer(app: Flask, prefix: str, render: ErrorRenderer) -> None:
+    """Answer routing errors under ``prefix`` in the vendor's error shape, not the control API's."""
+    app.extensions.setdefault(_RENDERERS, []).append((prefix.rstrip("/"), render))
+
+
+def error_renderer_for(app: Flask, path: str) -> ErrorRenderer | None:
+    for prefix, render in app.extensions.get(_RENDERERS, ()):
+        if path == prefix or path.startswith(prefix + "/"):
+            found: ErrorRenderer = render
+            return found
+    return None
 
 
 def runtime() -> Runtime:

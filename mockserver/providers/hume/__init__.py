@@ -9,10 +9,11 @@ from __future__ import annotations
 from flask import Flask
 
 from ...runtime import Runtime
+from ..common import add_error_renderer
 from .backend import HumeBackend
 from .routes import PREFIX, bp, render_http_error
 
-__all__ = ["PREFIX", "HumeBackend", "register", "render_http_error"]
+__all__ = ["PREFIX", "HumeBackend", "register"]
 
 
 def register(app: Flask, runtime: Runtime) -> HumeBackend:
@@ -20,4 +21,5 @@ def register(app: Flask, runtime: Runtime) -> HumeBackend:
     runtime.engine.register(backend)
     app.extensions["mockserver.hume"] = backend
     app.register_blueprint(bp)
+    add_error_renderer(app, PREFIX, render_http_error)
     return backend

@@ -76,6 +76,8 @@ def _hume_error(exc: HumeError) -> Response:
 
 def render_http_error(status: int, message: str) -> Response:
     """Routing errors (unknown path or method) under ``/v0/batch`` in Hume's shape."""
+    if status == 405:
+        message = f"Method {request.method} is not allowed on {request.path}."
     return HumeError(status, message).response()
 
 
