@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, current_app, g
@@ -61,12 +62,12 @@ def note_request(provider: str, operation: str, tenant: str | None = None) -> No
         g.mock_tenant = tenant
 
 
+@dataclass(frozen=True)
 class LifecycleChoice:
     """The profile and overrides one request asked for (``None``: the tenant's)."""
 
-    def __init__(self, profile: str | None, overrides: Mapping[str, Any] | None) -> None:
-        self.profile = profile
-        self.overrides = overrides
+    profile: str | None
+    overrides: Mapping[str, Any] | None
 
 
 def lifecycle_choice(headers: Mapping[str, str]) -> LifecycleChoice:

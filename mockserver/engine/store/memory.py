@@ -62,8 +62,7 @@ class MemoryStore:
         self._unsettled: dict[str, None] = {}
         self._results: dict[str, dict[int, Any]] = {}
         self._blobs: dict[str, bytes | None] = {}  # None: the blob is a file in self._files
-        if getattr(self, "_files", None) is not None:
-            assert self._files is not None
+        if self._files is not None:
             self._files.clear()
         self._blob_owners: dict[str, set[str]] = {}
         self._deliveries: dict[str, Delivery] = {}
@@ -240,8 +239,7 @@ class MemoryStore:
         return size
 
     def get_blob(self, key: str) -> bytes | None:
-        with self._lock:
-            handle = self.open_blob(key)
+        handle = self.open_blob(key)
         if handle is None:
             return None
         with handle:

@@ -208,8 +208,8 @@ class SqliteStore:
     def _delete_job_rows(self, tx: sqlite3.Connection, job_id: str) -> None:
         tx.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
         tx.execute("DELETE FROM results WHERE job_id = ?", (job_id,))
-        tx.execute("DELETE FROM blobs WHERE key >= ? AND key < ?", _blob_range(job_id))
         span = _blob_range(job_id)
+        tx.execute("DELETE FROM blobs WHERE key >= ? AND key < ?", span)
         keys = tx.execute("SELECT key FROM blob_files WHERE key >= ? AND key < ?", span)
         for (key,) in keys.fetchall():
             self._files.delete(key)

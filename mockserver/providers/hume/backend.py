@@ -21,7 +21,7 @@ from ...engine.records import Job
 from ...runtime import Runtime
 from .artifacts import build_artifacts, crop_path
 from .errors import HumeError
-from .render import HUME_STATUS, hume_status, job_json, ms, wire_source
+from .render import failure_message, hume_status, job_json, ms, wire_source
 
 __all__ = ["NAME", "HumeBackend", "ListQuery", "Upload"]
 
@@ -196,7 +196,7 @@ class HumeBackend:
     def notifications(self, job: Job, view: JobState) -> Sequence[Notification]:
         """The callback POST (reference §10) and the ``notify`` e-mail, once terminal."""
         request = job.attrs["request"]
-        status = HUME_STATUS[view.status]
+        status = hume_status(view)
         out: list[Notification] = []
         if request.get("callback_url"):
             payload: dict[str, Any] = {"job_id": job.id, "status": status}
@@ -204,7 +204,7 @@ class HumeBackend:
                 payload["predictions"] = [e["wire"] for e in self._entries(job, view)]
             else:
                 payload["predictions"] = []
-                payload["message"] = job_json(job, view)["state"]["message"]
+                payload["message"] = failure_message(view)
             out.append(
                 Notification(
                     url=str(request["callback_url"]),

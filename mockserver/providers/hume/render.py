@@ -14,7 +14,15 @@ from typing import Any
 from ...engine.lifecycle import JobState
 from ...engine.records import Job
 
-__all__ = ["HUME_STATUS", "hume_status", "job_json", "ms", "state_json", "wire_source"]
+__all__ = [
+    "HUME_STATUS",
+    "failure_message",
+    "hume_status",
+    "job_json",
+    "ms",
+    "state_json",
+    "wire_source",
+]
 
 HUME_STATUS = {
     "queued": "QUEUED",
