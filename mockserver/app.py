@@ -20,7 +20,7 @@ from .control.errors import render_error
 from .control.synthetic import SyntheticProvider
 from .engine.clock import Clock
 from .engine.webhooks import HttpClient
-from .providers import hume
+from .providers import hume, xai
 from .providers.common import error_renderer_for
 from .runtime import Runtime
 from .settings import Settings
@@ -50,6 +50,7 @@ def create_app(
     app.extensions["mockserver"] = runtime
     app.register_blueprint(control.bp)
     hume.register(app, runtime)
+    xai.register(app, runtime)
     _install_journal(app, runtime)
     app.register_error_handler(HTTPException, _http_error)
     if start:

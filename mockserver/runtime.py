@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .engine.clock import Clock, ClockRegistry
 from .engine.core import Engine
@@ -53,6 +54,8 @@ class Runtime:
     media: Resolver
     started_at: float = field(default_factory=time.time)
     running: bool = False
+    #: Provider backends other faces reach through the runtime (the gRPC server: ``"xai"``).
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(

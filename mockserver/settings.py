@@ -139,6 +139,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("webhook_backoff", float, "First retry delay in seconds (doubles).", check=_positive),
     Option("webhook_backoff_cap", float, "Longest retry delay in seconds.", check=_positive),
     Option("webhook_timeout", float, "Per-attempt timeout in seconds.", check=_positive),
+    Option(
+        "grpc",
+        str,
+        "xAI gRPC BatchMgmt server: auto (on when xai-sdk is installed), on, off.",
+        choices=("auto", "on", "off"),
+    ),
+    Option("grpc_port", int, "gRPC port on the same host (0 picks a free one).", check=_port),
+    Option(
+        "xai_time_format",
+        str,
+        "REST timestamps of xAI batches: date (YYYY-MM-DD, as live) or rfc3339.",
+        choices=("date", "rfc3339"),
+    ),
+    Option("xai_models", list, "Models xAI batches accept (comma-separated); empty: built-in."),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -173,6 +187,10 @@ class Settings:
     webhook_backoff: float = 1.0
     webhook_backoff_cap: float = 300.0
     webhook_timeout: float = 5.0
+    grpc: str = "auto"
+    grpc_port: int = 50051
+    xai_time_format: str = "date"
+    xai_models: tuple[str, ...] = ()
     config: str | None = None
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -154,8 +154,9 @@ class ContractValidator:
         ]
         paths: Mapping[str, Any] = spec.get("paths", {})
         templates = [(t, _template_pattern(t), tuple(_PARAM.findall(t))) for t in paths]
-        # Concrete templates first (/webhooks/signing before /webhooks/{delivery_id}).
-        self._templates = sorted(templates, key=lambda t: len(t[2]))
+        # Concrete templates first (/webhooks/signing before /webhooks/{delivery_id}), then the
+        # ones with more literal text (/batches/{id}:cancel before /batches/{id}).
+        self._templates = sorted(templates, key=lambda t: (len(t[2]), -len(_PARAM.sub("", t[0]))))
         self._plans = {
             (method, template): self._plan(template, method)
             for template, item in paths.items()

@@ -25,6 +25,7 @@ class SyntheticProvider:
     """Hooks for ``mock`` jobs: echo results, a Standard-Webhooks-signed completion event."""
 
     name = NAME
+    lazy_results = False
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -45,6 +45,9 @@ class ProviderHooks(Protocol):
     """What a provider plugs into the engine."""
 
     name: str
+    #: True when results are a pure function of the job and are computed when read instead of
+    #: stored when items end (an xAI batch of 100,000 chat requests keeps no per-item result).
+    lazy_results: bool
 
     def compute_result(self, job: Job, index: int) -> Any:
         """The result of item ``index`` (called once it has succeeded; must be deterministic)."""
@@ -100,6 +103,7 @@ class Engine:
         self._tenants: dict[str, TenantConfig] = {}
         self._locks = [threading.RLock() for _ in range(64)]
         self._listeners: list[Callable[[Job], None]] = []
+        self._reset_listeners: list[Callable[[str | None], None]] = []
         self._apply_clock_policy(None)
 
     # --- configuration ----------------------------------------------------------------------
@@ -110,6 +114,11 @@ class Engine:
     def on_change(self, listener: Callable[[Job], None]) -> None:
         """Call ``listener(job)`` after every write that may move a job's timeline."""
         self._listeners.append(listener)
+
+    def on_reset(self, listener: Callable[[str | None], None]) -> None:
+        """Call ``listener(tenant)`` after a reset (``None``: everything), so a provider can drop
+        what it derived from the store (ids are deterministic: a reset reuses them)."""
+        self._reset_listeners.append(listener)
 
     def profile_for(self, tenant: str | None = None) -> str:
         config = self._tenants.get(tenant) if tenant is not None else None
@@ -179,11 +188,13 @@ class Engine:
         expires_in: float | None = None,
         job_id: str | None = None,
         hold: bool = False,
+        errors: Sequence[str | None] | None = None,
     ) -> Job:
         """Create a job with one item per input, plan its lifecycle and store it.
 
         ``hold`` keeps every item queued until :meth:`release_held` (a provider whose results
-        need the model holds jobs submitted while it is still loading).
+        need the model holds jobs submitted while it is still loading). ``errors`` gives items
+        whose failure is known at admission their message (``lifecycle.make_plan``).
         """
         now = self.now(tenant)
         job_id = job_id or self.new_id(tenant)
@@ -196,6 +207,7 @@ class Engine:
             overrides=overrides,
             open=open,
             expires_at=None if expires_in is None else now + expires_in,
+            errors=errors,
         )
         if hold:
             plan = replace(plan, held=True)
@@ -244,12 +256,14 @@ class Engine:
         self._changed(updated)
         return updated
 
-    def add_items(self, job: Job, inputs: Sequence[Any]) -> Job:
-        """Append work to an open container (xAI batch, stream session)."""
+    def add_items(
+        self, job: Job, inputs: Sequence[Any], errors: Sequence[str | None] | None = None
+    ) -> Job:
+        """Append work to an open container (a stream session)."""
 
         def change(current: Job) -> Job:
             now = self.now(current.tenant)
-            plan = lifecycle.extend_plan(current.plan, count=len(inputs), now=now)
+            plan = lifecycle.extend_plan(current.plan, count=len(inputs), now=now, errors=errors)
             return replace(current, plan=plan, inputs=current.inputs + tuple(inputs))
 
         return self.update(job, change)
@@ -309,7 +323,10 @@ class Engine:
         if job is None:
             return None
         view = self.view(job)
-        self.results(job, view)
+        hooks = self.providers.get(job.provider)
+        lazy = hooks is not None and hooks.lazy_results
+        if not lazy:
+            self.results(job, view)
         with self._lock(job.id):
             job = self.store.get_job(job_id)
             if job is None:
@@ -322,7 +339,8 @@ class Engine:
                 deliveries = self._deliveries_for(job, view)
                 job = replace(job, notified=True)
             due = lifecycle.next_transition(job.plan, now)
-            settled = due is None and not job.plan.held and not self._missing_results(job, view)
+            missing = not lazy and self._missing_results(job, view)
+            settled = due is None and not job.plan.held and not missing
             job = replace(job, settled=settled)
             if job != before:
                 self.store.put_job(job, deliveries)
@@ -373,3 +391,5 @@ class Engine:
         else:
             self._tenants.pop(tenant, None)
         self._apply_clock_policy(None)
+        for listener in self._reset_listeners:
+            listener(tenant)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -30,7 +30,9 @@ __all__ = [
     "JobState",
     "Plan",
     "cancel",
+    "counts",
     "extend_plan",
+    "item_state",
     "make_plan",
     "next_transition",
     "state",
@@ -241,15 +243,19 @@ def make_plan(
     overrides: Mapping[str, Any] | None = None,
     open: bool = False,
     expires_at: float | None = None,
+    errors: Sequence[str | None] | None = None,
 ) -> Plan:
     """Draw a job's timeline: same (seed, key, profile, overrides, now, count), same plan.
 
     ``open`` plans are containers that accept more items later (an xAI batch, a Hugging Face
     stream); they never fail as a whole and are only terminal when cancelled or expired.
+    ``errors`` (one entry per item, ``None`` for most) are failures already known at admission,
+    such as a request the vendor accepts but cannot execute: the item still queues and runs on
+    its drawn timeline, and ends failed with that message.
     """
     resolved = get_profile(profile).with_overrides(overrides)
     items = [_draw_item(resolved, seed, key, n, now) for n in range(count)]
-    items = _apply_stuck(resolved, items)
+    items = _apply_stuck(resolved, _force_errors(items, errors))
     failure_index = failure_message = None
     fails = _rng(seed, key, "job").random() < resolved.job_failure_rate
     if fails and not open and items and resolved.stuck == "none":
@@ -271,14 +277,26 @@ def make_plan(
     )
 
 
-def extend_plan(plan: Plan, *, count: int, now: float) -> Plan:
-    """Append ``count`` items drawn at ``now`` to an open plan."""
+def extend_plan(
+    plan: Plan, *, count: int, now: float, errors: Sequence[str | None] | None = None
+) -> Plan:
+    """Append ``count`` items drawn at ``now`` to an open plan (``errors`` as in make_plan)."""
     if not plan.open:
         raise ValueError("only open plans accept more items")
     resolved = plan.resolved_profile()
     base = len(plan.items)
     new = [_draw_item(resolved, plan.seed, plan.key, base + n, now) for n in range(count)]
-    return replace(plan, items=plan.items + tuple(_apply_stuck(resolved, new)))
+    new = _apply_stuck(resolved, _force_errors(new, errors))
+    return replace(plan, items=plan.items + tuple(new))
+
+
+def _force_errors(items: list[ItemPlan], errors: Sequence[str | None] | None) -> list[ItemPlan]:
+    if not errors:
+        return items
+    if len(errors) != len(items):
+        raise ValueError(f"errors has {len(errors)} entries for {len(items)} items")
+    pairs = zip(items, errors, strict=True)
+    return [replace(i, error=e) if e is not None else i for i, e in pairs]
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -334,7 +352,7 @@ def state(plan: Plan, now: float) -> JobState:
             first_start = min(first_start, entry.started_at)
         tally[entry.status] += 1
         items.append(entry)
-    counts = Counts(total=len(items), **tally)
+    totals = Counts(total=len(items), **tally)
 
     job_status: JobStatus
     error = None
@@ -344,10 +362,10 @@ def state(plan: Plan, now: float) -> JobState:
         ended_at, error = cut_at, cut_message
         if job_status == "failed":
             first_start = min(first_start, cut_at)
-    elif counts.pending == 0 and (items or not plan.open):
+    elif totals.pending == 0 and (items or not plan.open):
         job_status = "completed"
         ended_at = max(last_natural_end, plan.submitted_at)
-    elif counts.queued == counts.total:
+    elif totals.queued == totals.total:
         job_status = "queued"
     else:
         job_status = "running"
@@ -355,22 +373,90 @@ def state(plan: Plan, now: float) -> JobState:
     if job_status == "completed" and started_at is None:
         started_at = plan.submitted_at
     return JobState(
-        job_status, plan.submitted_at, started_at, ended_at, counts, tuple(items), error
+        job_status, plan.submitted_at, started_at, ended_at, totals, tuple(items), error
     )
+
+
+def item_state(plan: Plan, index: int, now: float) -> ItemState:
+    """One item's state at ``now``, equal to ``state(plan, now).items[index]``, in O(1).
+
+    Large open containers (an xAI batch of 100,000 requests) read a page of items at a time;
+    this keeps a page's cost independent of the container's size.
+    """
+    if plan.held:
+        cut = _held_cut(plan, now)
+        if cut is None:
+            return ItemState(index, "queued", None, None)
+        return ItemState(index, "cancelled", None, cut[0], cut[1])
+    cut_at, cut_message, cut_status = _cutoff(plan)
+    fatal = plan.failure_index if cut_status == "failed" else None
+    item = plan.items[index]
+    end = item.end
+    if end <= now and (end < cut_at or (end == cut_at and index != fatal)):
+        return ItemState(
+            index, "failed" if item.error else "succeeded", item.start, end, item.error
+        )
+    if cut_at <= now:
+        started = item.start if item.start <= cut_at else None
+        return ItemState(index, cut_status, started, cut_at, cut_message)
+    if item.start > now:
+        return ItemState(index, "queued", None, None)
+    return ItemState(index, "running", item.start, None)
+
+
+def counts(plan: Plan, now: float) -> Counts:
+    """The item tally of ``state(plan, now)`` without building per-item states (a tight loop:
+    a container's counters are read on every poll)."""
+    if plan.held:
+        total = len(plan.items)
+        if _held_cut(plan, now) is None:
+            return Counts(total=total, queued=total)
+        return Counts(total=total, cancelled=total)
+    cut_at, _, cut_status = _cutoff(plan)
+    fatal = plan.failure_index if cut_status == "failed" else None
+    queued = running = succeeded = failed = cut = 0
+    for index, item in enumerate(plan.items):
+        start = item.start
+        end = start + item.run
+        if end <= now and (end < cut_at or (end == cut_at and index != fatal)):
+            if item.error:
+                failed += 1
+            else:
+                succeeded += 1
+        elif cut_at <= now:
+            cut += 1
+        elif start > now:
+            queued += 1
+        else:
+            running += 1
+    if cut_status == "failed":
+        failed += cut
+        cancelled = 0
+    else:
+        cancelled = cut
+    return Counts(len(plan.items), queued, running, succeeded, failed, cancelled)
+
+
+def _held_cut(plan: Plan, now: float) -> tuple[float, str] | None:
+    """A held job's cut-off (cancel or expiry) if one has happened by ``now``."""
+    cuts = [t for t in (plan.cancelled_at, plan.expires_at) if t is not None and t <= now]
+    if not cuts:
+        return None
+    cut_at = min(cuts)
+    return cut_at, "cancelled" if cut_at == plan.cancelled_at else "expired"
 
 
 def _held_state(plan: Plan, now: float) -> JobState:
     """A held job: all queued, unless a cancel or expiry has cut it off (nothing ever ran)."""
-    cuts = [t for t in (plan.cancelled_at, plan.expires_at) if t is not None and t <= now]
-    if not cuts:
+    cut = _held_cut(plan, now)
+    if cut is None:
         items = tuple(ItemState(i, "queued", None, None) for i in range(len(plan.items)))
-        counts = Counts(total=len(items), queued=len(items))
-        return JobState("queued", plan.submitted_at, None, None, counts, items, None)
-    cut_at = min(cuts)
-    message = "cancelled" if cut_at == plan.cancelled_at else "expired"
+        tally = Counts(total=len(items), queued=len(items))
+        return JobState("queued", plan.submitted_at, None, None, tally, items, None)
+    cut_at, message = cut
     items = tuple(ItemState(i, "cancelled", None, cut_at, message) for i in range(len(plan.items)))
-    counts = Counts(total=len(items), cancelled=len(items))
-    return JobState("cancelled", plan.submitted_at, None, cut_at, counts, items, message)
+    tally = Counts(total=len(items), cancelled=len(items))
+    return JobState("cancelled", plan.submitted_at, None, cut_at, tally, items, message)
 
 
 def release(plan: Plan, now: float) -> Plan:

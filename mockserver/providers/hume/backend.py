@@ -54,6 +54,7 @@ class HumeBackend:
     """The operations the routes call, and the engine hooks of ``hume`` jobs."""
 
     name = NAME
+    lazy_results = False
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
