@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .engine.clock import Clock, ClockRegistry
 from .engine.core import Engine
@@ -32,12 +32,20 @@ from .engine.webhooks import (
 from .inference.service import InferenceService
 from .settings import Settings
 
-__all__ = ["SAMPLES_DIR", "Runtime", "build_resolver"]
+__all__ = ["SAMPLES_DIR", "Runtime", "Service", "build_resolver"]
 
 #: The sample media bundled with the package: where media URLs resolve by default.
 SAMPLES_DIR = Path(__file__).with_name("_samples")
 
 log = logging.getLogger("mockserver")
+
+
+class Service(Protocol):
+    """Something that runs beside the HTTP server for the runtime's lifetime."""
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -56,6 +64,8 @@ class Runtime:
     running: bool = False
     #: Provider backends other faces reach through the runtime (the gRPC server: ``"xai"``).
     extensions: dict[str, Any] = field(default_factory=dict)
+    #: Extra servers started and stopped with the runtime (xAI's gRPC face).
+    services: list[Service] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -116,9 +126,13 @@ class Runtime:
         self.scheduler.start()
         if self.settings.model_load == "background":
             self.inference.start()
+        for service in self.services:
+            service.start()
         self.running = True
 
     def close(self) -> None:
+        for service in self.services:
+            service.close()
         self.scheduler.stop()
         self.inference.close()
         self.store.close()

@@ -29,7 +29,9 @@ class ServerProcess:
         # The model loads lazily unless a test asks otherwise: most server tests never use it,
         # and a background torch import would only compete for the CI machine's two cores.
         lazy = [] if any(a.startswith("--model-load") for a in args) else ["--model-load", "lazy"]
-        self.args = ["--port", str(self.port), "--log-level", "warning", *lazy, *args]
+        # gRPC stays off unless a test asks: parallel servers would fight over its fixed port.
+        grpc = [] if any(a.startswith("--grpc") for a in args) else ["--grpc", "off"]
+        self.args = ["--port", str(self.port), "--log-level", "warning", *lazy, *grpc, *args]
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready_after: float | None = None

@@ -134,6 +134,7 @@ def health() -> Response:
         profile=runtime.engine.profile_for(None),
         clock=clock_json(None),
         inference=runtime.inference.describe(),
+        grpc={"port": runtime.extensions.get("xai.grpc_port")},
     )
 
 

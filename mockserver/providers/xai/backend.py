@@ -103,6 +103,10 @@ class RequestRow:
     error: str | None = None
     result: dict[str, Any] | None = None
     body: dict[str, Any] | None = None
+    #: The gRPC status name of a failed or cancelled row (``OK`` otherwise): INVALID_ARGUMENT
+    #: for the request's own bad parameters, CANCELLED / DEADLINE_EXCEEDED for a cancel or an
+    #: expiry, INTERNAL for a simulated service failure.
+    code: str = "OK"
 
 
 @dataclass(frozen=True)
@@ -517,10 +521,14 @@ class XaiBackend:
         stored = requests_.load(segment.inputs[offset])
         status = _STATUS[state.status]
         error = None
+        code = "OK"
         if status == "cancelled":
             error = _CUT_MESSAGES.get(state.error or "", state.error or "Batch cancelled")
+            code = "DEADLINE_EXCEEDED" if state.error == "expired" else "CANCELLED"
         elif status == "failed":
             error = state.error or "Request failed"
+            own = requests_.execution_error(stored["kind"], stored["body"])
+            code = "INVALID_ARGUMENT" if own is not None and own == error else "INTERNAL"
         result = None
         if with_result and status == "succeeded":
             result = self._result(segment, offset, stored, state)
@@ -534,6 +542,7 @@ class XaiBackend:
             error=error,
             result=result,
             body=stored["body"] if body else None,
+            code=code,
         )
 
     def _result(
