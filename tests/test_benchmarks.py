@@ -35,3 +35,11 @@ def test_hume_benchmark_smoke_run_reports_every_figure() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     for figure in ("validate start body", "start job (JSON)", "stored", "mixed job"):
         assert figure in proc.stdout
+
+
+def test_xai_benchmark_smoke_run_reports_every_figure() -> None:
+    cmd = [sys.executable, str(ROOT / "benchmarks/bench_xai.py"), "--quick"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for figure in ("add call median", "memory the batch added", "get batch", "page cost ratio"):
+        assert figure in proc.stdout

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockserver.inference import text as text_mod
 from mockserver.inference.entities import find_entities
@@ -242,3 +244,11 @@ def test_label_vocabularies_have_the_vendor_sizes_and_order() -> None:
         "toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate",
     )  # fmt: skip
     assert set(labels.AFFECT) == set(labels.LANGUAGE_EMOTIONS)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_fast_path_splits_exactly_like_the_general_loop(text: str) -> None:
+    from mockserver.inference.tokenizer import _words_general, words
+
+    assert words(text) == _words_general(text)

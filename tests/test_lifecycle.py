@@ -283,6 +283,15 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.seen[n] = after
 
     @invariant()
+    def item_state_and_counts_agree_with_state(self) -> None:
+        """The O(1) item reader and the tally loop are exact shortcuts of ``state``."""
+        for p in getattr(self, "plans", []):
+            view = state(p, self.now)
+            assert lifecycle.counts(p, self.now) == view.counts
+            for item in view.items:
+                assert lifecycle.item_state(p, item.index, self.now) == item
+
+    @invariant()
     def counters_sum_and_times_are_ordered(self) -> None:
         for p in getattr(self, "plans", []):
             view = state(p, self.now)
@@ -314,3 +323,36 @@ def test_nothing_is_due_after_a_cut_off() -> None:
     p = lifecycle.cancel(plan(count=2), T)
     assert next_transition(p, T) is None
     assert next_transition(plan(count=1, job_failure_rate=1.0), T + 5) is None
+
+
+def test_admission_errors_fail_their_items_on_the_drawn_timeline() -> None:
+    p = make_plan(
+        key="k", seed=0, profile="manual", now=T, count=3, errors=[None, "bad max_tokens", None]
+    )
+    assert [i.error for i in p.items] == [None, "bad max_tokens", None]
+    done = state(p, T + 10)
+    assert [i.status for i in done.items] == ["succeeded", "failed", "succeeded"]
+    assert done.status == "completed"
+    grown = lifecycle.extend_plan(
+        make_plan(key="o", seed=0, profile="instant", now=T, count=0, open=True),
+        count=2,
+        now=T,
+        errors=["x", None],
+    )
+    assert [i.error for i in grown.items] == ["x", None]
+    with pytest.raises(ValueError, match="errors has 1 entries for 2 items"):
+        make_plan(key="k", seed=0, profile="manual", now=T, count=2, errors=["x"])
+
+
+def test_fast_readers_agree_with_state_for_held_plans() -> None:
+    from dataclasses import replace
+
+    held = replace(plan(3), held=True)
+    for now in (T, T + 5):
+        view = state(held, now)
+        assert lifecycle.counts(held, now) == view.counts
+        assert [lifecycle.item_state(held, i, now) for i in range(3)] == list(view.items)
+    cut = lifecycle.cancel(held, T + 1)
+    view = state(cut, T + 2)
+    assert lifecycle.counts(cut, T + 2) == view.counts
+    assert lifecycle.item_state(cut, 0, T + 2) == view.items[0]

@@ -272,15 +272,29 @@ class Engine:
         return self.update(job, lambda current: replace(current, attrs={**current.attrs, **attrs}))
 
     def cancel(self, job: Job) -> Job:
-        return self.update(
+        """Cancel a job and its children (see :meth:`children`) at its tenant's now."""
+        updated = self.update(
             job, lambda c: replace(c, plan=lifecycle.cancel(c.plan, self.now(c.tenant)))
         )
+        for child in self.children(updated):
+            self.cancel(child)
+        return updated
 
     def step(self, job: Job, to: Literal["next", "terminal"] = "next") -> Job:
-        """Move a job on by hand (control API); only its future is rewritten."""
-        return self.update(
+        """Move a job on by hand (control API); only its future is rewritten. A container's
+        children are stepped with it, so stepping an xAI batch moves its requests."""
+        updated = self.update(
             job, lambda c: replace(c, plan=lifecycle.step(c.plan, self.now(c.tenant), to))
         )
+        for child in self.children(updated):
+            self.step(child, to)
+        return updated
+
+    def children(self, job: Job) -> list[Job]:
+        """The jobs a container owns: the ids in ``attrs["children"]`` (an xAI batch keeps one
+        child per add-requests call, so a call never rewrites what earlier calls stored)."""
+        ids = job.attrs.get("children") or ()
+        return [child for child_id in ids if (child := self.store.get_job(child_id)) is not None]
 
     def release_held(self) -> list[Job]:
         """End every hold: each held job's timeline starts now (its tenant's now)."""

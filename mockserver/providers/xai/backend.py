@@ -4,7 +4,8 @@ Mapping (``../shared/reference/xai-batch.md``):
 
 - A **batch** is an engine job of provider ``xai``: an open container with no items of its own.
   It carries the name, the key that created it, the input file, ``cancel_by_xai_message`` and
-  the list of its segments; its plan carries ``cancel_time`` and ``expire_time``.
+  its segments in ``attrs["children"]`` (the engine cancels and steps them with it); its plan
+  carries ``cancel_time`` and ``expire_time``.
 - Each add-requests call becomes one **segment**: an engine job of provider ``xai.requests``
   whose items are that call's requests (stored compactly, :mod:`.items`). A call's cost is
   therefore independent of how big the batch already is: nothing already admitted is rewritten,
@@ -219,7 +220,7 @@ class XaiBackend:
         attrs: dict[str, Any] = {
             "name": name,
             "key_id": self.key_id(tenant),
-            "segments": [],
+            "children": [],
             "profile": choice.profile,
             "overrides": choice.overrides,
         }
@@ -269,7 +270,7 @@ class XaiBackend:
         """The batch's tally: its segments' tallies summed (finished segments from a cache)."""
         now = self.engine.now(batch.tenant)
         totals = [0, 0, 0, 0, 0, 0]
-        for segment_id in batch.attrs["segments"]:
+        for segment_id in batch.attrs["children"]:
             with self._cache_lock:
                 tally = self._final_counts.get(segment_id)
             if tally is None:
@@ -307,13 +308,7 @@ class XaiBackend:
     def cancel(self, tenant: str, batch_id: str) -> Job:
         """Cancel a batch: pending requests become ``Batch cancelled`` rows, results stay."""
         with self._lock(batch_id):
-            batch = self.get(tenant, batch_id)
-            batch = self.engine.cancel(batch)
-            for segment_id in batch.attrs["segments"]:
-                segment = self.engine.get(segment_id)
-                if segment is not None:
-                    self.engine.cancel(segment)
-            return batch
+            return self.engine.cancel(self.get(tenant, batch_id))  # cancels every segment too
 
     # --- adding requests -------------------------------------------------------------------------
 
@@ -392,7 +387,7 @@ class XaiBackend:
         if not fresh:
             return batch
         choice = choice or LifecycleChoice(None, None)
-        number = len(batch.attrs["segments"])
+        number = len(batch.attrs["children"])
         now = self.engine.now(batch.tenant)
         expires = batch.plan.expires_at
         segment = self.engine.submit(
@@ -407,7 +402,7 @@ class XaiBackend:
             expires_in=None if expires is None else max(expires - now, 0.0),
             errors=errors if any(errors) else None,
         )
-        batch = self.engine.set_attrs(batch, segments=[*batch.attrs["segments"], segment.id])
+        batch = self.engine.set_attrs(batch, children=[*batch.attrs["children"], segment.id])
         index.segments.append(segment.id)
         for offset, request_id in enumerate(fresh):
             index.where[request_id] = (number << _SHIFT) | offset
@@ -420,7 +415,7 @@ class XaiBackend:
             index = self._indexes.get(batch.id)
             if index is None:
                 index = self._indexes[batch.id] = _Index()
-            segments = batch.attrs["segments"]
+            segments = batch.attrs["children"]
             for number in range(len(index.segments), len(segments)):
                 segment = self.engine.get(segments[number])
                 ids = [] if segment is None else [requests_.load(s)["id"] for s in segment.inputs]

@@ -20,7 +20,7 @@ from ...runtime import SAMPLES_DIR
 
 __all__ = ["MEDIA_PREFIX", "VIDEO_SAMPLE", "image_png", "media_path"]
 
-MEDIA_PREFIX = "/_mock/xai/media"
+MEDIA_PREFIX = "/xai-media"
 VIDEO_SAMPLE: Path = SAMPLES_DIR / "video" / "face_moving.mp4"
 SIZE = 256
 
@@ -32,8 +32,8 @@ def media_path(batch_id: str, request_id: str, index: int, ext: str) -> str:
 def image_png(batch_id: str, request_id: str, index: int) -> bytes:
     """A deterministic gradient PNG for one generated image."""
     digest = hashlib.sha256(f"{batch_id}\x00{request_id}\x00{index}".encode()).digest()
-    a = np.array(digest[0:3], dtype=np.float32)
-    b = np.array(digest[3:6], dtype=np.float32)
+    a = np.array(list(digest[0:3]), dtype=np.float32)
+    b = np.array(list(digest[3:6]), dtype=np.float32)
     t = np.linspace(0.0, 1.0, SIZE, dtype=np.float32)
     ramp = (t[:, None] + t[None, :]) / 2  # diagonal gradient
     pixels = a[None, None, :] * (1 - ramp[..., None]) + b[None, None, :] * ramp[..., None]

@@ -8,7 +8,7 @@ its tokenizer so ``total_tokens = prompt + completion + reasoning`` always holds
 tokens are not part of ``completion_tokens`` on the batch wire, reference §7).
 
 Image and video answers point at media the emulator itself serves
-(``/_mock/xai/media/...``): real bytes a client can download, unlike an expired vendor URL.
+(``/xai-media/...``): real bytes a client can download, unlike an expired vendor URL.
 The exact REST shapes of image and video results are not documented (a GUESS modelled on the
 images API ``{"data": [{"url"|"b64_json", "revised_prompt"}]}`` and the video API's
 ``{"video": {"url", "duration"}, "model"}``).

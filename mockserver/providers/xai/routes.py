@@ -77,6 +77,10 @@ def _authenticate() -> Response | None:
 @bp.after_request
 def _headers(response: Response) -> Response:
     """Headers every live response carried; the TS SDK reads ``x-request-id``."""
+    return _with_headers(response)
+
+
+def _with_headers(response: Response) -> Response:
     response.headers["x-request-id"] = g.get("xai_request_id") or str(uuid.uuid4())
     response.headers["x-zero-data-retention"] = "false"
     response.headers["x-data-retention"] = "general"
@@ -94,7 +98,7 @@ def render_http_error(status: int, message: str) -> Response:
     """Routing errors (unknown path or method) under ``/v1`` in xAI's shape."""
     if status == 405:
         message = f"Method {request.method} is not allowed on {request.path}"
-    return error_response(status, message)
+    return _with_headers(error_response(status, message))
 
 
 # --- request checking ----------------------------------------------------------------------
@@ -180,6 +184,10 @@ def list_batches() -> Response:
 
 @bp.get("/batches/<batch_id>")
 def get_batch(batch_id: str) -> Response:
+    if batch_id.endswith(":cancel"):  # the custom method is POST only; never part of an id
+        response = render_http_error(405, "")
+        response.headers["Allow"] = "POST"
+        return response
     batch = backend().get(tenant(), batch_id)
     return jsonify(batch_json(backend().info(batch), style()))
 
@@ -274,9 +282,14 @@ def file_json(job: Any) -> dict[str, Any]:
 # --- result media ----------------------------------------------------------------------------
 
 
-@media_bp.get("/<batch_id>/<request_id>/<name>")
-def media(batch_id: str, request_id: str, name: str) -> Response:
-    """The bytes an image or video result's URL points at (no auth, like a signed URL)."""
+@media_bp.get("/<batch_id>/<path:rest>")
+def media(batch_id: str, rest: str) -> Response:
+    """The bytes an image or video result's URL points at (no auth, like a signed URL).
+
+    ``rest`` is ``{request_id}/{n}.{png|mp4}``; a request id may itself contain slashes.
+    """
+    note_request(NAME, "media")
+    request_id, _, name = rest.rpartition("/")
     stem, _, ext = name.partition(".")
     batch = runtime().engine.get(batch_id)
     if batch is None or batch.provider != NAME or not stem.isdigit() or ext not in ("png", "mp4"):
