@@ -54,6 +54,8 @@ from mockserver.settings import Settings
 from tests.conftest import RecordingClient
 from tests.hume_helpers import HEADERS, JOBS, media
 
+from .schemathesis_helpers import invisible_on_the_wire, missing_links
+
 Case = schemathesis.Case[Any]
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contracts" / "hume.yaml"
@@ -124,24 +126,14 @@ REQUIRED_LINKS = {
 WIRE_INVISIBLE = {"json": {"type"}, "file": {"type", "format", "contentMediaType"}}
 
 
-def _invisible_on_the_wire(case: Case) -> bool:
-    """A negative multipart start whose every mutation is in ``WIRE_INVISIBLE``."""
-    meta = case.meta
-    if case.media_type != "multipart/form-data" or meta is None:
-        return False
-    mutations = meta.phase.data.mutations
-    return bool(mutations) and all(
-        bool(m.path) and set(m.keywords) <= WIRE_INVISIBLE.get(str(m.path[0]), set())
-        for m in mutations
-    )
-
-
 @schema.hook
 def filter_failure(
     context: schemathesis.HookContext, failure: Failure, case: Case, response: Any
 ) -> bool:
     """Keep every failure but negative data that is valid once serialized (module doc)."""
-    return not (isinstance(failure, AcceptedNegativeData) and _invisible_on_the_wire(case))
+    return not (
+        isinstance(failure, AcceptedNegativeData) and invisible_on_the_wire(case, WIRE_INVISIBLE)
+    )
 
 
 # --- the app and its jobs ----------------------------------------------------------------------
@@ -301,13 +293,7 @@ def test_get_operations_with_real_job_ids(
 
 def _missing_links() -> list[str]:
     """The ``REQUIRED_LINKS`` that startInferenceJob's 200 response does not declare."""
-    post = schema.raw_schema["paths"]["/v0/batch/jobs"]["post"]
-    links = post["responses"]["200"].get("links") or {}
-    declared = {
-        (link.get("operationId"), (link.get("parameters") or {}).get("id"))
-        for link in links.values()
-    }
-    return [op for op, expression in REQUIRED_LINKS.items() if (op, expression) not in declared]
+    return missing_links(schema.raw_schema, "/v0/batch/jobs", "id", REQUIRED_LINKS)
 
 
 def _give_json_start_an_input(case: Case) -> None:

@@ -14,7 +14,8 @@ from ...runtime import Runtime
 from ..common import add_error_renderer
 from .backend import XaiBackend
 from .grpc_service import GrpcServer, available
-from .routes import PREFIX, bp, media_bp, render_http_error
+from .media import MEDIA_PREFIX
+from .routes import PREFIX, IdConverter, bp, media_bp, render_http_error
 
 __all__ = ["PREFIX", "GrpcService", "XaiBackend", "register"]
 
@@ -26,9 +27,11 @@ def register(app: Flask, runtime: Runtime) -> XaiBackend:
     runtime.engine.register(backend)
     runtime.extensions["xai"] = backend
     app.extensions["mockserver.xai"] = backend
+    app.url_map.converters["xai_id"] = IdConverter
     app.register_blueprint(bp)
     app.register_blueprint(media_bp)
     add_error_renderer(app, PREFIX, render_http_error)
+    add_error_renderer(app, MEDIA_PREFIX, render_http_error)
     mode = runtime.settings.grpc
     if mode != "off":
         if available():

@@ -13,9 +13,6 @@ import io
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
-from PIL import Image
-
 from ...runtime import SAMPLES_DIR
 
 __all__ = ["MEDIA_PREFIX", "VIDEO_SAMPLE", "image_png", "media_path"]
@@ -30,7 +27,11 @@ def media_path(batch_id: str, request_id: str, index: int, ext: str) -> str:
 
 
 def image_png(batch_id: str, request_id: str, index: int) -> bytes:
-    """A deterministic gradient PNG for one generated image."""
+    """A deterministic gradient PNG for one generated image (numpy and Pillow imported here,
+    off the server's start-up path)."""
+    import numpy as np
+    from PIL import Image
+
     digest = hashlib.sha256(f"{batch_id}\x00{request_id}\x00{index}".encode()).digest()
     a = np.array(list(digest[0:3]), dtype=np.float32)
     b = np.array(list(digest[3:6]), dtype=np.float32)

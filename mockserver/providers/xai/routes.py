@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
+from werkzeug.routing import BaseConverter
 
 from ...validation import ContractValidator, Violation
 from ..common import lifecycle_choice, note_request, runtime
@@ -21,13 +22,22 @@ from .errors import XaiError, error_response
 from .media import MEDIA_PREFIX, VIDEO_SAMPLE, image_png
 from .render import batch_json, metadata_json, result_json
 
-__all__ = ["PREFIX", "bp", "media_bp", "render_http_error"]
+__all__ = ["PREFIX", "IdConverter", "bp", "media_bp", "render_http_error"]
 
 PREFIX = "/v1"
 _NO_KEY = (
     "No API key provided. Specify your API key in an Authorization header using Bearer auth "
     "(Authorization: Bearer <your-key>). You can obtain an API key from https://console.x.ai."
 )
+
+
+class IdConverter(BaseConverter):
+    """A batch id never holds a colon: ``/v1/batches/{id}:cancel`` is the custom method, so the
+    get-batch rule must not match it (a GET there is then a 405 allowing POST, and OPTIONS lists
+    no GET)."""
+
+    regex = "[^/:]+"
+
 
 bp = Blueprint("xai", __name__, url_prefix=PREFIX)
 media_bp = Blueprint("xai_media", __name__, url_prefix=MEDIA_PREFIX)
@@ -182,12 +192,8 @@ def list_batches() -> Response:
     )
 
 
-@bp.get("/batches/<batch_id>")
+@bp.get("/batches/<xai_id:batch_id>")
 def get_batch(batch_id: str) -> Response:
-    if batch_id.endswith(":cancel"):  # the custom method is POST only; never part of an id
-        response = render_http_error(405, "")
-        response.headers["Allow"] = "POST"
-        return response
     batch = backend().get(tenant(), batch_id)
     return jsonify(batch_json(backend().info(batch), style()))
 
