@@ -62,7 +62,7 @@ class Runtime:
     media: Resolver
     started_at: float = field(default_factory=time.time)
     running: bool = False
-    #: Provider backends other faces reach through the runtime (the gRPC server: ``"xai"``).
+    #: What providers publish for the rest of the server (``"xai.grpc_port"`` for health).
     extensions: dict[str, Any] = field(default_factory=dict)
     #: Extra servers started and stopped with the runtime (xAI's gRPC face).
     services: list[Service] = field(default_factory=list)

@@ -3,8 +3,9 @@
 Every operation of the contract is driven in process (WSGI, no socket) by schemathesis'
 coverage phase (deterministic boundary and invalid values, undeclared methods, bad content
 types) and fuzzing phase (Hypothesis, positive and negative data), always with the API key.
-The responses are held to the contract by the checks in ``CHECKS``; ``test_hume_api.py`` pins
-the semantics. Generation is derandomized and seeded, so a CI failure reproduces locally.
+The responses are held to the contract by the checks in ``schemathesis_helpers.CHECKS``;
+``test_hume_api.py`` pins the semantics. Generation is derandomized and seeded, so a CI
+failure reproduces locally.
 
 Decisions, and what the checks cannot see:
 
@@ -35,6 +36,7 @@ Decisions, and what the checks cannot see:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -46,7 +48,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from schemathesis.core.failures import AcceptedNegativeData, Failure
 
 from mockserver.app import create_app
@@ -54,62 +56,23 @@ from mockserver.settings import Settings
 from tests.conftest import RecordingClient
 from tests.hume_helpers import HEADERS, JOBS, media
 
-from .schemathesis_helpers import invisible_on_the_wire, missing_links
+from .schemathesis_helpers import (
+    MAX_EXAMPLES,
+    SETTINGS,
+    config,
+    invisible_on_the_wire,
+    missing_links,
+)
 
 Case = schemathesis.Case[Any]
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contracts" / "hume.yaml"
 
-# Fuzzing examples per operation; the coverage phase adds its own deterministic cases (about
+# The coverage phase adds its own deterministic cases to MAX_EXAMPLES per operation (about
 # 300 for the start, 100 for the list). On two idle cores the file takes about 12 s of tests
 # (18 s with pytest's start-up); with both cores busy 20-30 s (30-42 s).
-MAX_EXAMPLES = 20
 SEED = 20260614
-
-# Every built-in check but positive_data_acceptance and ignored_auth (module docstring);
-# use_after_free and ensure_resource_availability only act in the stateful run.
-CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-    "response_headers_conformance",
-    "negative_data_rejection",
-    "missing_required_header",
-    "unsupported_method",
-    "allow_header_conformance",
-    "use_after_free",
-    "ensure_resource_availability",
-)
-
-SETTINGS = settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-
-
-def _config(*, coverage: bool = True) -> schemathesis.Config:
-    return schemathesis.Config.from_dict(
-        {
-            "seed": SEED,
-            "headers": dict(HEADERS),
-            "suppress-health-check": ["too_slow"],
-            "generation": {
-                "mode": "all",
-                "max-examples": MAX_EXAMPLES,
-                "deterministic": True,
-                "database": "none",
-                # The key is the config's header; generated keys would only make 401s.
-                "with-security-parameters": False,
-            },
-            "phases": {"coverage": {"enabled": coverage}},
-            "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
-        }
-    )
-
+_config = functools.partial(config, seed=SEED, headers=HEADERS)
 
 schema = schemathesis.openapi.from_path(CONTRACT, config=_config())
 

@@ -333,13 +333,6 @@ def test_admission_errors_fail_their_items_on_the_drawn_timeline() -> None:
     done = state(p, T + 10)
     assert [i.status for i in done.items] == ["succeeded", "failed", "succeeded"]
     assert done.status == "completed"
-    grown = lifecycle.extend_plan(
-        make_plan(key="o", seed=0, profile="instant", now=T, count=0, open=True),
-        count=2,
-        now=T,
-        errors=["x", None],
-    )
-    assert [i.error for i in grown.items] == ["x", None]
     with pytest.raises(ValueError, match="errors has 1 entries for 2 items"):
         make_plan(key="k", seed=0, profile="manual", now=T, count=2, errors=["x"])
 

@@ -4,9 +4,9 @@ Every operation of the contract is driven in process (WSGI, no socket) by schema
 coverage phase (deterministic boundary and invalid values, undeclared methods, bad content
 types) and fuzzing phase (Hypothesis, positive and negative data), always with the key as
 ``Authorization: Bearer <key>`` (the contract's ``bearerAuth``). The responses are held to the
-contract by the checks in ``CHECKS``, and every response to ``_assert_vendor_error``: never a
-5xx, and every 4xx in xAI's ``{code, error}`` shape (reference §9). Generation is derandomized
-and seeded, so a CI failure reproduces locally.
+contract by the checks in ``schemathesis_helpers.CHECKS``, and every response to
+``_assert_vendor_error``: never a 5xx, and every 4xx in xAI's ``{code, error}`` shape
+(reference §9). Generation is derandomized and seeded, so a CI failure reproduces locally.
 
 Decisions, and what the checks cannot see:
 
@@ -34,6 +34,7 @@ Decisions, and what the checks cannot see:
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from collections.abc import Iterator
@@ -44,14 +45,19 @@ import pytest
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from schemathesis.core.failures import AcceptedNegativeData, Failure
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from tests.conftest import RecordingClient
 
-from .schemathesis_helpers import invisible_on_the_wire, missing_links
+from .schemathesis_helpers import (
+    SETTINGS,
+    config,
+    invisible_on_the_wire,
+    missing_links,
+)
 
 Case = schemathesis.Case[Any]
 
@@ -61,54 +67,8 @@ HEADERS = {"Authorization": f"Bearer {KEY}"}
 BATCHES = "/v1/batches"
 CANCEL = "/v1/batches/{batch_id}:cancel"
 
-# Fuzzing examples per operation; the coverage phase adds its own deterministic cases.
-MAX_EXAMPLES = 20
 SEED = 20260615
-
-# Every built-in check but positive_data_acceptance and ignored_auth (module docstring);
-# use_after_free and ensure_resource_availability only act in the stateful run.
-CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-    "response_headers_conformance",
-    "negative_data_rejection",
-    "missing_required_header",
-    "unsupported_method",
-    "allow_header_conformance",
-    "use_after_free",
-    "ensure_resource_availability",
-)
-
-SETTINGS = settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-
-
-def _config(*, coverage: bool = True, mode: str = "all") -> schemathesis.Config:
-    return schemathesis.Config.from_dict(
-        {
-            "seed": SEED,
-            "headers": dict(HEADERS),
-            "suppress-health-check": ["too_slow"],
-            "generation": {
-                "mode": mode,
-                "max-examples": MAX_EXAMPLES,
-                "deterministic": True,
-                "database": "none",
-                # The key is the config's header; generated keys would only make 400s.
-                "with-security-parameters": False,
-            },
-            "phases": {"coverage": {"enabled": coverage}},
-            "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
-        }
-    )
-
+_config = functools.partial(config, seed=SEED, headers=HEADERS)
 
 schema = schemathesis.openapi.from_path(CONTRACT, config=_config())
 

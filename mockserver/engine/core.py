@@ -256,14 +256,12 @@ class Engine:
         self._changed(updated)
         return updated
 
-    def add_items(
-        self, job: Job, inputs: Sequence[Any], errors: Sequence[str | None] | None = None
-    ) -> Job:
+    def add_items(self, job: Job, inputs: Sequence[Any]) -> Job:
         """Append work to an open container (a stream session)."""
 
         def change(current: Job) -> Job:
             now = self.now(current.tenant)
-            plan = lifecycle.extend_plan(current.plan, count=len(inputs), now=now, errors=errors)
+            plan = lifecycle.extend_plan(current.plan, count=len(inputs), now=now)
             return replace(current, plan=plan, inputs=current.inputs + tuple(inputs))
 
         return self.update(job, change)

@@ -147,6 +147,17 @@ class Counts:
     def pending(self) -> int:
         return self.queued + self.running
 
+    def __add__(self, other: Counts) -> Counts:
+        """Two tallies summed (a container's counters over its children)."""
+        return Counts(
+            self.total + other.total,
+            self.queued + other.queued,
+            self.running + other.running,
+            self.succeeded + other.succeeded,
+            self.failed + other.failed,
+            self.cancelled + other.cancelled,
+        )
+
     def to_json(self) -> dict[str, int]:
         return {
             "total": self.total,
@@ -277,17 +288,14 @@ def make_plan(
     )
 
 
-def extend_plan(
-    plan: Plan, *, count: int, now: float, errors: Sequence[str | None] | None = None
-) -> Plan:
-    """Append ``count`` items drawn at ``now`` to an open plan (``errors`` as in make_plan)."""
+def extend_plan(plan: Plan, *, count: int, now: float) -> Plan:
+    """Append ``count`` items drawn at ``now`` to an open plan."""
     if not plan.open:
         raise ValueError("only open plans accept more items")
     resolved = plan.resolved_profile()
     base = len(plan.items)
     new = [_draw_item(resolved, plan.seed, plan.key, base + n, now) for n in range(count)]
-    new = _apply_stuck(resolved, _force_errors(new, errors))
-    return replace(plan, items=plan.items + tuple(new))
+    return replace(plan, items=plan.items + tuple(_apply_stuck(resolved, new)))
 
 
 def _force_errors(items: list[ItemPlan], errors: Sequence[str | None] | None) -> list[ItemPlan]:
@@ -326,28 +334,19 @@ def state(plan: Plan, now: float) -> JobState:
     """
     if plan.held:
         return _held_state(plan, now)
-    cut_at, cut_message, cut_status = _cutoff(plan)
-    fatal = plan.failure_index if cut_status == "failed" else None
+    cut = _Cut.of(plan)
+    cut_at, cut_message, cut_status = cut.at, cut.message, cut.status
     items: list[ItemState] = []
     tally = {"queued": 0, "running": 0, "succeeded": 0, "failed": 0, "cancelled": 0}
     first_start = INF
     last_natural_end = -INF
     cut_any = False
     for index, item in enumerate(plan.items):
-        end = item.end
-        survives = end < cut_at or (end == cut_at and index != fatal)
-        if end <= now and survives:
-            status: ItemStatus = "failed" if item.error else "succeeded"
-            entry = ItemState(index, status, item.start, end, item.error)
-            last_natural_end = max(last_natural_end, end)
-        elif cut_at <= now:
-            started = item.start if item.start <= cut_at else None
-            entry = ItemState(index, cut_status, started, cut_at, cut_message)
+        entry, how = _classify(index, item, now, cut)
+        if how == "natural":
+            last_natural_end = max(last_natural_end, item.end)
+        elif how == "cut":
             cut_any = True
-        elif item.start > now:
-            entry = ItemState(index, "queued", None, None)
-        else:
-            entry = ItemState(index, "running", item.start, None)
         if entry.started_at is not None:
             first_start = min(first_start, entry.started_at)
         tally[entry.status] += 1
@@ -388,20 +387,40 @@ def item_state(plan: Plan, index: int, now: float) -> ItemState:
         if cut is None:
             return ItemState(index, "queued", None, None)
         return ItemState(index, "cancelled", None, cut[0], cut[1])
-    cut_at, cut_message, cut_status = _cutoff(plan)
-    fatal = plan.failure_index if cut_status == "failed" else None
-    item = plan.items[index]
+    return _classify(index, plan.items[index], now, _Cut.of(plan))[0]
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """A plan's earliest job-level cut-off, and the item it fails with (a planned failure)."""
+
+    at: float
+    message: str | None
+    status: ItemStatus
+    fatal: int | None
+
+    @classmethod
+    def of(cls, plan: Plan) -> _Cut:
+        at, message, status = _cutoff(plan)
+        return cls(at, message, status, plan.failure_index if status == "failed" else None)
+
+
+def _classify(
+    index: int, item: ItemPlan, now: float, cut: _Cut
+) -> tuple[ItemState, Literal["natural", "cut", "pending"]]:
+    """One item's state at ``now`` and how it got there: ended on its own, taken by the
+    cut-off, or still pending. ``state`` and ``item_state`` share this one rule; ``counts``
+    inlines it for speed (an invariant test keeps the three equal)."""
     end = item.end
-    if end <= now and (end < cut_at or (end == cut_at and index != fatal)):
-        return ItemState(
-            index, "failed" if item.error else "succeeded", item.start, end, item.error
-        )
-    if cut_at <= now:
-        started = item.start if item.start <= cut_at else None
-        return ItemState(index, cut_status, started, cut_at, cut_message)
+    if end <= now and (end < cut.at or (end == cut.at and index != cut.fatal)):
+        status: ItemStatus = "failed" if item.error else "succeeded"
+        return ItemState(index, status, item.start, end, item.error), "natural"
+    if cut.at <= now:
+        started = item.start if item.start <= cut.at else None
+        return ItemState(index, cut.status, started, cut.at, cut.message), "cut"
     if item.start > now:
-        return ItemState(index, "queued", None, None)
-    return ItemState(index, "running", item.start, None)
+        return ItemState(index, "queued", None, None), "pending"
+    return ItemState(index, "running", item.start, None), "pending"
 
 
 def counts(plan: Plan, now: float) -> Counts:

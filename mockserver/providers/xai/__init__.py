@@ -24,8 +24,6 @@ log = logging.getLogger("mockserver")
 
 def register(app: Flask, runtime: Runtime) -> XaiBackend:
     backend = XaiBackend(runtime)
-    runtime.engine.register(backend)
-    runtime.extensions["xai"] = backend
     app.extensions["mockserver.xai"] = backend
     app.url_map.converters["xai_id"] = IdConverter
     app.register_blueprint(bp)

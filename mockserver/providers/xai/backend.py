@@ -126,7 +126,7 @@ class _Index:
 
 
 class _Hooks:
-    """Engine hooks for the batch container and for uploaded files: no items, no webhooks."""
+    """Engine hooks for batch containers and uploaded files: no items, no webhooks."""
 
     lazy_results = True
 
@@ -152,9 +152,6 @@ class _SegmentHooks(_Hooks):
 class XaiBackend:
     """Batches, their requests and results, for one runtime; every method is thread-safe."""
 
-    name = NAME
-    lazy_results = True
-
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.engine = runtime.engine
@@ -164,18 +161,12 @@ class XaiBackend:
         self._final_counts: dict[str, Counts] = {}
         self._results: OrderedDict[tuple[str, int, float], dict[str, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
-        for hooks in (_Hooks(FILE), _SegmentHooks(self)):
+        for hooks in (_Hooks(NAME), _Hooks(FILE), _SegmentHooks(self)):
             self.engine.register(hooks)
         self.engine.on_change(self._changed)
         self.engine.on_reset(self._reset)
 
-    # --- engine hooks (the batch container itself) ---------------------------------------------
-
-    def compute_result(self, job: Job, index: int) -> Any:
-        raise LookupError("a batch has no items of its own")
-
-    def notifications(self, job: Job, view: lifecycle.JobState) -> Sequence[Any]:
-        return ()
+    # --- derived state -------------------------------------------------------------------------
 
     def _changed(self, job: Job) -> None:
         if job.provider == SEGMENT:
@@ -269,7 +260,7 @@ class XaiBackend:
     def counts(self, batch: Job) -> Counts:
         """The batch's tally: its segments' tallies summed (finished segments from a cache)."""
         now = self.engine.now(batch.tenant)
-        totals = [0, 0, 0, 0, 0, 0]
+        totals = Counts()
         for segment_id in batch.attrs["children"]:
             with self._cache_lock:
                 tally = self._final_counts.get(segment_id)
@@ -281,18 +272,8 @@ class XaiBackend:
                 if tally.pending == 0:
                     with self._cache_lock:
                         self._final_counts[segment_id] = tally
-            for n, value in enumerate(
-                (
-                    tally.total,
-                    tally.queued,
-                    tally.running,
-                    tally.succeeded,
-                    tally.failed,
-                    tally.cancelled,
-                )
-            ):
-                totals[n] += value
-        return Counts(*totals)
+            totals += tally
+        return totals
 
     def list(self, tenant: str, limit: int | None, token: str | None) -> Page:
         """A tenant's batches, newest first (the order is not documented: a GUESS)."""
@@ -318,8 +299,8 @@ class XaiBackend:
         batch_id: str,
         raw_items: Any,
         choice: LifecycleChoice | None = None,
-    ) -> int:
-        """Admit a REST ``batch_requests`` array; returns how many requests were new."""
+    ) -> None:
+        """Admit a REST ``batch_requests`` array."""
         if not isinstance(raw_items, list):
             raise XaiError(400, "batch_requests is required and must be an array")
         try:
@@ -329,7 +310,7 @@ class XaiBackend:
             ]
         except ItemError as exc:
             raise XaiError(exc.status, exc.message) from None
-        return self.add_items(tenant, batch_id, parsed, choice)
+        self.add_items(tenant, batch_id, parsed, choice)
 
     def add_items(
         self,
@@ -337,8 +318,8 @@ class XaiBackend:
         batch_id: str,
         parsed: Sequence[Item],
         choice: LifecycleChoice | None = None,
-    ) -> int:
-        """Admit already-parsed requests atomically; returns how many were new."""
+    ) -> None:
+        """Admit already-parsed requests atomically (nothing, if any is refused)."""
         with self._lock(batch_id):
             batch = self.get(tenant, batch_id)
             now = self.engine.now(tenant)
@@ -350,9 +331,7 @@ class XaiBackend:
             expires = batch.plan.expires_at
             if expires is not None and expires <= now:
                 raise XaiError(403, f"Batch {batch_id} has expired; cannot add requests")
-            before = len(self._index(batch).where)
-            batch = self._admit(batch, parsed, choice)
-            return len(self._index(batch).where) - before
+            self._admit(batch, parsed, choice)
 
     def _admit(self, batch: Job, parsed: Sequence[Item], choice: LifecycleChoice | None) -> Job:
         """Check ids, then store the new requests as one segment (caller holds the lock)."""
@@ -458,6 +437,11 @@ class XaiBackend:
         batch = self.get(tenant, batch_id)
         done = frozenset({"succeeded", "failed", "cancelled"})
         return self._page(batch, limit, token, "r", done, with_result=True)
+
+    def has_request(self, batch: Job, request_id: str) -> bool:
+        index = self._index(batch)
+        with self._lock(batch.id):
+            return request_id in index.where
 
     def request_result(self, tenant: str, batch_id: str, request_id: str) -> RequestRow:
         """One request with its body and (if finished) its result: gRPC GetBatchRequestResult."""

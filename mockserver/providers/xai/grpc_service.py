@@ -26,7 +26,7 @@ from concurrent import futures
 from typing import Any, TypeVar
 
 from ...runtime import Runtime
-from .backend import RequestRow, XaiBackend
+from .backend import Page, RequestRow, XaiBackend
 from .catalog import CHAT, IMAGE_EDIT, IMAGE_GENERATION, VIDEO_EXTENSION, VIDEO_GENERATION
 from .errors import XaiError
 from .items import ItemError, build
@@ -180,12 +180,9 @@ def _servicer(server: GrpcServer) -> Any:
 
         def ListBatches(self, request: Any, context: Any) -> Any:  # noqa: N802
             def work(tenant: str) -> Any:
-                token = request.pagination_token if request.HasField("pagination_token") else None
-                page = backend.list(tenant, request.limit or None, token or None)
-                out = batch_pb2.ListBatchesResponse(batches=[convert.batch(b) for b in page.rows])
-                if page.token:
-                    out.pagination_token = page.token
-                return out
+                page = backend.list(tenant, request.limit or None, _token(request))
+                batches = [convert.batch(b) for b in page.rows]
+                return _with_token(batch_pb2.ListBatchesResponse(batches=batches), page)
 
             return server.call("ListBatches", context, work)
 
@@ -209,32 +206,23 @@ def _servicer(server: GrpcServer) -> Any:
 
         def ListBatchRequestMetadata(self, request: Any, context: Any) -> Any:  # noqa: N802
             def work(tenant: str) -> Any:
-                token = request.pagination_token if request.HasField("pagination_token") else None
                 wanted = frozenset(_STATE_NAMES[s] for s in request.status if s in _STATE_NAMES)
                 page = backend.requests_page(
-                    tenant, request.batch_id, request.limit or None, token or None, wanted or None
+                    tenant, request.batch_id, request.limit or None, _token(request), wanted or None
                 )
-                out = batch_pb2.ListBatchRequestMetadataResponse(
-                    batch_request_metadata=[convert.metadata(row) for row in page.rows]
-                )
-                if page.token:
-                    out.pagination_token = page.token
-                return out
+                rows = [convert.metadata(row) for row in page.rows]
+                out = batch_pb2.ListBatchRequestMetadataResponse(batch_request_metadata=rows)
+                return _with_token(out, page)
 
             return server.call("ListBatchRequestMetadata", context, work)
 
         def ListBatchResults(self, request: Any, context: Any) -> Any:  # noqa: N802
             def work(tenant: str) -> Any:
-                token = request.pagination_token if request.HasField("pagination_token") else None
                 page = backend.results_page(
-                    tenant, request.batch_id, request.limit or None, token or None
+                    tenant, request.batch_id, request.limit or None, _token(request)
                 )
-                out = batch_pb2.ListBatchResultsResponse(
-                    results=[convert.result(row) for row in page.rows]
-                )
-                if page.token:
-                    out.pagination_token = page.token
-                return out
+                rows = [convert.result(row) for row in page.rows]
+                return _with_token(batch_pb2.ListBatchResultsResponse(results=rows), page)
 
             return server.call("ListBatchResults", context, work)
 
@@ -249,6 +237,19 @@ def _servicer(server: GrpcServer) -> Any:
             return server.call("GetBatchRequestResult", context, work)
 
     return BatchMgmt()
+
+
+def _token(request: Any) -> str | None:
+    """A list request's page token; unset and ``""`` both mean the first page."""
+    return (request.pagination_token or None) if request.HasField("pagination_token") else None
+
+
+def _with_token(response: Any, page: Page) -> Any:
+    """Set a list response's ``pagination_token``, left unset on the last page (the SDK reads
+    an unset or empty token as "no more pages")."""
+    if page.token:
+        response.pagination_token = page.token
+    return response
 
 
 class _Converter:

@@ -300,10 +300,8 @@ def media(batch_id: str, rest: str) -> Response:
     batch = runtime().engine.get(batch_id)
     if batch is None or batch.provider != NAME or not stem.isdigit() or ext not in ("png", "mp4"):
         return error_response(404, f"no media {name} for {batch_id}/{request_id}")
-    try:
-        backend().request_result(batch.tenant, batch_id, request_id)
-    except XaiError as exc:
-        return exc.response()
+    if not backend().has_request(batch, request_id):
+        return error_response(404, f"Batch request {request_id} not found in batch {batch_id}")
     if ext == "mp4":
         return send_file(VIDEO_SAMPLE, mimetype="video/mp4")
     png = image_png(batch_id, request_id, int(stem))
