@@ -361,3 +361,48 @@ def test_mockserver_serve_starts_the_grpc_face() -> None:
         request = urllib.request.Request(f"{server.url}/v1/batches/{batch.batch_id}", headers=REST)
         with urllib.request.urlopen(request) as response:
             assert json.load(response)["state"]["num_requests"] == 1
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+def test_a_busy_grpc_port_is_logged_with_auto_and_fatal_with_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        auto = create_app(Settings().replace(grpc="auto", grpc_port=port))
+        runtime = auto.extensions["mockserver"]
+        with caplog.at_level("WARNING", logger="mockserver"):
+            for service in runtime.services:
+                service.start()
+        assert "xai.grpc_port" not in runtime.extensions
+        assert any("gRPC face off" in r.getMessage() for r in caplog.records)
+        assert auto.test_client().get("/_mock/health").json["grpc"] == {"port": None}
+        runtime.close()
+        strict = create_app(Settings().replace(grpc="on", grpc_port=port))
+        with pytest.raises(OSError, match="cannot bind"):
+            for service in strict.extensions["mockserver"].services:
+                service.start()
+        strict.extensions["mockserver"].close()
+    assert create_app(Settings().replace(grpc="off")).extensions["mockserver"].services == []
+
+
+def test_xai_models_replaces_the_accepted_models() -> None:
+    app = create_app(Settings().replace(grpc="off", xai_models="my-model,other"))
+    client = app.test_client()
+    batch_id = client.post("/v1/batches", json={"name": "m"}, headers=REST).json["batch_id"]
+
+    def add(model: str) -> Any:
+        chat = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+        body = {"batch_requests": [{"batch_request": {"chat_get_completion": chat}}]}
+        return client.post(f"/v1/batches/{batch_id}/requests", json=body, headers=REST)
+
+    assert add("my-model").status_code == 200
+    refused = add("grok-3-mini")
+    assert refused.status_code == 400
+    assert refused.json["error"] == "Model grok-3-mini is not supported for batch processing."
