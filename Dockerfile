@@ -14,6 +14,7 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
 
 COPY pyproject.toml README.md ./
 COPY contracts ./contracts
+COPY fixtures ./fixtures
 COPY mockserver ./mockserver
 RUN pip install . \
     && useradd --create-home --uid 10001 mock

@@ -48,10 +48,10 @@ def candidates(port: int) -> list[tuple[str, str, list[str]]]:
     return [
         (
             "gunicorn gthread 1x32 (chosen)",
-            "yes (flask-sock)",
+            "yes (raw socket)",
             gunicorn("-k", "gthread", "--threads", "32"),
         ),
-        ("gunicorn gthread 1x8", "yes (flask-sock)", gunicorn("-k", "gthread", "--threads", "8")),
+        ("gunicorn gthread 1x8", "yes (raw socket)", gunicorn("-k", "gthread", "--threads", "8")),
         ("gunicorn sync 1 worker", "no (one request at a time)", gunicorn("-k", "sync")),
         (
             "waitress 8 threads",

@@ -2,8 +2,9 @@
 
 Why this server (figures in ``benchmarks/servers.py`` and the README): state lives in memory, so
 one process; a request that sleeps (latency faults, slow webhooks) must not stall the others, so
-threads; the Hugging Face bulk stream needs websockets, which flask-sock runs on gunicorn's
-threaded worker (waitress buffers and cannot upgrade); Werkzeug's server is a development server.
+threads; the Hugging Face bulk stream needs websockets, which ``mockserver.websocket`` runs on
+the raw socket gunicorn's threaded worker exposes (waitress buffers and cannot upgrade);
+Werkzeug's server is a development server.
 The app is built inside the worker process (``load``), after the fork, so the scheduler threads
 and the store connection belong to the process that serves.
 """

@@ -153,6 +153,26 @@ OPTIONS: tuple[Option, ...] = (
         choices=("date", "rfc3339"),
     ),
     Option("xai_models", list, "Models xAI batches accept (comma-separated); empty: built-in."),
+    Option(
+        "hf_models",
+        list,
+        "Extra Hugging Face models: ID=TASK[:DETAIL] (comma-separated; labels split by |).",
+    ),
+    Option(
+        "hf_zero_shot",
+        str,
+        "Zero-shot body shape: auto (legacy on /models, list on /hf-inference and for "
+        "huggingface_hub clients), legacy ({sequence,labels,scores}) or list ([{label,score}]).",
+        choices=("auto", "legacy", "list"),
+    ),
+    Option(
+        "hf_cold_start",
+        float,
+        "Seconds a Hugging Face model 'loads' on first use (503 estimated_time); 0: warm.",
+        check=_non_negative,
+    ),
+    Option("hf_datasets", str, "Directory of local datasets for bulk jobs (default: bundled)."),
+    Option("hf_bulk_dir", str, "Where bulk job output datasets are written (default: temp)."),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -191,6 +211,11 @@ class Settings:
     grpc_port: int = 50051
     xai_time_format: str = "date"
     xai_models: tuple[str, ...] = ()
+    hf_models: tuple[str, ...] = ()
+    hf_zero_shot: str = "auto"
+    hf_cold_start: float = 0.0
+    hf_datasets: str | None = None
+    hf_bulk_dir: str | None = None
     config: str | None = None
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 

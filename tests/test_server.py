@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import signal
 import subprocess
@@ -142,21 +143,28 @@ def test_a_real_server_loads_the_model_in_the_background() -> None:
 
 WS_APP = """
 import sys
-from flask_sock import Sock
+from flask import request
 from mockserver.app import create_app
 from mockserver.server import serve
 from mockserver.settings import Settings
+from mockserver.websocket import ConnectionClosed, ServerWebSocket
 
 settings = Settings().replace(port=int(sys.argv[1]), log_level="warning", model_load="lazy")
 
 def factory():
     app = create_app(settings, start=True)
-    sock = Sock(app)
 
-    @sock.route("/echo")
-    def echo(ws):
-        while True:
-            ws.send(ws.receive().upper())
+    @app.route("/echo", websocket=True)
+    def echo():
+        ws = ServerWebSocket(request.environ)
+        try:
+            while True:
+                message = ws.receive()
+                if message is not None:
+                    ws.send(message.upper())
+        except ConnectionClosed:
+            pass
+        return ws.response()
 
     return app
 
@@ -165,8 +173,9 @@ serve(settings, factory)
 
 
 def test_the_production_server_carries_websockets(tmp_path: Path) -> None:
-    """The Hugging Face bulk stream needs websockets: prove the chosen server upgrades."""
-    from simple_websocket import Client
+    """The Hugging Face bulk stream needs websockets: prove the chosen server upgrades, four
+    connections at once (each holds a worker thread)."""
+    from websockets.sync.client import connect
 
     script = tmp_path / "ws_app.py"
     script.write_text(WS_APP)
@@ -183,12 +192,12 @@ def test_the_production_server_carries_websockets(tmp_path: Path) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        clients = [Client.connect(f"ws://127.0.0.1:{port}/echo") for _ in range(4)]
-        for n, c in enumerate(clients):
-            c.send(f"hello {n}")
-        assert [c.receive(timeout=5) for c in clients] == [f"HELLO {n}" for n in range(4)]
-        for c in clients:
-            c.close()
+        with contextlib.ExitStack() as stack:
+            url = f"ws://127.0.0.1:{port}/echo"
+            clients = [stack.enter_context(connect(url, open_timeout=5)) for _ in range(4)]
+            for n, c in enumerate(clients):
+                c.send(f"hello {n}")
+            assert [c.recv(timeout=5) for c in clients] == [f"HELLO {n}" for n in range(4)]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(15)

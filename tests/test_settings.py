@@ -52,6 +52,12 @@ def test_list_settings_split_on_commas_from_env() -> None:
     assert s.webhook_allow == ("127.0.0.1", "*.internal.test")
 
 
+def test_hf_models_keep_labels_split_by_bars_from_env() -> None:
+    env = {"MOCKSERVER_HF_MODELS": "acme/a=text-classification:bad|good, acme/b=feature-extraction"}
+    s = load_settings({}, env=env)
+    assert s.hf_models == ("acme/a=text-classification:bad|good", "acme/b=feature-extraction")
+
+
 @pytest.mark.parametrize(
     ("flags", "env", "message"),
     [
@@ -68,6 +74,8 @@ def test_list_settings_split_on_commas_from_env() -> None:
         ({"journal_size": 0}, {}, "must be greater than 0"),
         ({"webhook_backoff": "soon"}, {}, "expected float"),
         ({"seed": 1.5}, {}, "expected int"),
+        ({"hf_zero_shot": "dict"}, {}, "valid choices: auto, legacy, list"),
+        ({"hf_cold_start": -1}, {}, "must be 0 or greater"),
     ],
 )
 def test_bad_values_fail_naming_the_source_and_the_valid_choices(

@@ -8,6 +8,7 @@ and then reads sees the consequences without sleeping.
 from __future__ import annotations
 
 import hmac
+import json
 import math
 import time
 from datetime import datetime
@@ -333,6 +334,19 @@ def job_results(job_id: str) -> Response:
     job = find_job(job_id)
     results = rt().engine.results(job)
     return jsonify(job_id=job.id, results={str(k): v for k, v in sorted(results.items())})
+
+
+@bp.get("/jobs/<job_id>/output")
+def job_output(job_id: str) -> Response:
+    """A job's output dataset, where its provider has one (Hugging Face bulk jobs): JSON
+    Lines, one row per ended item, the same rows the provider writes to its output file."""
+    job = find_job(job_id)
+    render = rt().extensions.get(f"output:{job.provider}")
+    if render is None:
+        raise ControlError(404, "no_output", f"{job.provider} jobs have no output dataset")
+    rows = render(job)
+    body = "".join(json.dumps(row) + "\n" for row in rows)
+    return Response(body, mimetype="application/x-ndjson")
 
 
 # --- journal, webhooks, contracts -------------------------------------------------------------

@@ -1,0 +1,308 @@
+"""One bulk-stream connection: token first, then frames in and results out, one thread.
+
+Protocol (``../shared/reference/huggingface-bulk.md`` §1): the first client frame is
+``Bearer <token>`` (text or binary: the docs' samples send binary UTF-8), then one JSON object
+per frame with ``inputs`` and optional ``id`` and ``parameters``. The server sends text frames
+of JSON with a ``type``: ``status`` (``message``: about the queue) and ``results`` (``id`` as
+sent, or generated; ``outputs``: exactly the task endpoint's body for that item, or
+``{"error": ...}`` for an item that failed).
+
+Close codes, where the docs say nothing (GUESS, documented in ``contracts/``): 4001 for a
+missing or rejected token, 4004 for an unknown model or compute type, 1007 for a frame that is
+not a JSON object with ``inputs``, 1009 for one over 16 MB, 1008 when no token came in time.
+Each close is preceded by a ``status`` frame with the same message, so a client that prints
+status messages (the docs' sample does) shows why.
+
+Backpressure: results are written with a send timeout (a reader stalled that long is dropped,
+its unsent results kept for the next stream), and frames are not read while the mailbox holds
+``MAX_PENDING`` undelivered items, so TCP holds the sender back; nothing grows without bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from ...websocket import ConnectionClosed, ServerWebSocket
+from ..common import LifecycleChoice
+from .errors import HfError
+from .registry import Model
+from .stream import Ready
+from .tasks import parse_json, start
+
+if TYPE_CHECKING:
+    from .backend import HfBackend
+
+__all__ = ["MAX_BURST", "MAX_PENDING", "SEND_TIMEOUT", "StreamSession"]
+
+log = logging.getLogger("mockserver")
+
+AUTH_TIMEOUT = 30.0
+SEND_TIMEOUT = 30.0
+MAX_BURST = 256  # frames admitted as one segment
+MAX_PENDING = 10_000  # undelivered items per mailbox before frames stop being read
+CLAIM = 64  # results computed and sent per round
+POLL = 0.25  # longest wait while items are pending on a clock that may move silently
+RESULT_TIMEOUT = 300.0
+
+AUTH_FAILED = 4001
+NOT_FOUND = 4004
+MALFORMED = 1007
+AUTH_TIMEOUT_CODE = 1008
+_INVALID_TOKEN = "Authorization header is correct, but the token seems invalid"
+
+
+class _Close(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class StreamSession:
+    """Drive one websocket until the client leaves or breaks the protocol."""
+
+    def __init__(
+        self,
+        backend: HfBackend,
+        ws: ServerWebSocket,
+        compute: str,
+        model_id: str,
+        choice: LifecycleChoice | None,
+    ) -> None:
+        self.backend = backend
+        self.ws = ws
+        self.compute = compute
+        self.model_id = model_id
+        self.choice = choice
+        self.tenant: str | None = None
+        self.model: Model | None = None
+        self.sent = 0
+        self.received = 0
+
+    def run(self) -> None:
+        try:
+            self._converse()
+        except _Close as exc:
+            self._status(exc.message)
+            self.ws.close(exc.code, exc.message[:120])
+        except ConnectionClosed:
+            pass
+        finally:
+            if self.tenant is not None:
+                self.backend.hub.unsubscribe(self.tenant, self.model_id, self.ws.wake)
+            self.ws.close()
+
+    # --- phases ------------------------------------------------------------------------------
+
+    def _converse(self) -> None:
+        self.tenant = self._authenticate()
+        if self.compute not in ("cpu", "gpu"):
+            raise _Close(NOT_FOUND, f"Unknown compute type {self.compute!r}: use cpu or gpu")
+        self.model = self.backend.registry.get(self.model_id)
+        if self.model is None:
+            raise _Close(NOT_FOUND, f"Model {self.model_id} does not exist")
+        self.model_id = self.model.id
+        hub = self.backend.hub
+        hub.subscribe(self.tenant, self.model_id, self.ws.wake)
+        count, _ = hub.pending(self.tenant, self.model_id)
+        self._status(f"Connected to {self.model_id} ({self.compute}); {count} results pending")
+        while True:
+            self._deliver()
+            count, due = hub.pending(self.tenant, self.model_id)
+            if count >= MAX_PENDING:
+                time.sleep(min(self._wait(count, due) or POLL, POLL))
+                continue
+            frame = self.ws.receive(self._wait(count, due))
+            if frame is None:
+                continue
+            frames = [frame]
+            while len(frames) < MAX_BURST:
+                more = self.ws.receive(0)
+                if more is None:
+                    break
+                frames.append(more)
+            self._admit(frames)
+
+    def _authenticate(self) -> str:
+        first = self.ws.receive(AUTH_TIMEOUT)
+        if first is None:
+            raise _Close(AUTH_TIMEOUT_CODE, "No token received: send 'Bearer <token>' first")
+        text = _text(first)
+        scheme, _, token = (text or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise _Close(
+                AUTH_FAILED,
+                "The first message must be 'Bearer <token>' (headers are not forwarded "
+                "on websockets)",
+            )
+        allowed = self.backend.runtime.settings.api_keys
+        if allowed and token not in allowed:
+            raise _Close(AUTH_FAILED, _INVALID_TOKEN)
+        return token
+
+    def _wait(self, count: int, due: float | None) -> float | None:
+        """How long to wait for frames before looking at the mailbox again."""
+        if count == 0:
+            return None  # nothing pending: a wake (step, other stream's release) or a frame
+        assert self.tenant is not None
+        clock = self.backend.runtime.engine.clocks.for_tenant(self.tenant)
+        if due is None or clock.frozen:
+            return POLL
+        return max(0.0, min(due - clock.now(), POLL))
+
+    # --- frames in ---------------------------------------------------------------------------
+
+    def _admit(self, frames: list[str | bytes]) -> None:
+        assert self.tenant is not None and self.model is not None
+        items: list[dict[str, Any]] = []
+        errors: list[str | None] = []
+        broken: _Close | None = None
+        for frame in frames:
+            try:
+                item = _item(frame)
+            except _Close as exc:
+                broken = exc  # what came before it is kept: never lost
+                break
+            errors.append(_admission_error(self.model, item))
+            items.append(item)
+        if items:
+            self._queue(items, errors)
+        if broken is not None:
+            raise broken
+
+    def _queue(self, items: list[dict[str, Any]], errors: list[str | None]) -> None:
+        assert self.tenant is not None
+        choice = self.choice
+        self.backend.hub.admit(
+            self.tenant,
+            self.model_id,
+            items,
+            errors=errors if any(errors) else None,
+            compute=self.compute,
+            profile=choice.profile if choice else None,
+        )
+        self.received += len(items)
+        count, _ = self.backend.hub.pending(self.tenant, self.model_id)
+        self._status(f"Queued {len(items)} items; {count} pending")
+
+    # --- results out -------------------------------------------------------------------------
+
+    def _deliver(self) -> None:
+        assert self.tenant is not None and self.model is not None
+        hub = self.backend.hub
+        while True:
+            claimed = hub.claim(self.tenant, self.model_id, CLAIM)
+            if not claimed:
+                return
+            sent: list[Ready] = []
+            try:
+                outputs = self._outputs(claimed)
+                for ready, output in zip(claimed, outputs, strict=True):
+                    frame = {"type": "results", "id": ready.item.get("id"), "outputs": output}
+                    self.ws.send(json.dumps(frame), timeout=SEND_TIMEOUT)
+                    sent.append(ready)
+                    self.sent += 1
+            finally:
+                hub.delivered(self.tenant, self.model_id, sent)
+                rest = claimed[len(sent) :]
+                if rest:
+                    hub.release(self.tenant, self.model_id, rest)
+
+    def _outputs(self, claimed: list[Ready]) -> list[Any]:
+        """Start every succeeded item's task first (one model batch), then collect."""
+        assert self.tenant is not None and self.model is not None
+        runtime = self.backend.runtime
+        seed = runtime.engine.seed_for(self.tenant)
+        shape = self.backend.stream_shape()
+        started: list[Any] = []
+        for ready in claimed:
+            if ready.status != "succeeded":
+                started.append(_error_body(ready.error or f"Item {ready.status}"))
+                continue
+            item = ready.item
+            try:
+                call = parse_json(
+                    self.model, {"inputs": item["inputs"], "parameters": item.get("parameters")}
+                )
+                started.append(
+                    start(
+                        call,
+                        runtime.inference,
+                        seed=seed,
+                        shape=shape,
+                        transcripts=self.backend.transcripts,
+                    )
+                )
+            except HfError as exc:
+                started.append(exc.body())
+        outputs = []
+        for entry in started:
+            if isinstance(entry, dict):
+                outputs.append(entry)
+                continue
+            try:
+                outputs.append(entry.result(timeout=RESULT_TIMEOUT))
+            except HfError as exc:
+                outputs.append(exc.body())
+        return outputs
+
+    def _status(self, message: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            self.ws.send(json.dumps({"type": "status", "message": message}), timeout=5.0)
+
+
+def _text(frame: str | bytes) -> str | None:
+    if isinstance(frame, str):
+        return frame
+    try:
+        return frame.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _item(frame: str | bytes) -> dict[str, Any]:
+    """A frame -> ``{id?, inputs, parameters?}``; :class:`_Close` (1007) when malformed."""
+    text = _text(frame)
+    if text is None:
+        raise _Close(MALFORMED, "Messages must be UTF-8 JSON objects")
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise _Close(MALFORMED, f"Message is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise _Close(MALFORMED, "Message must be a JSON object with an `inputs` key")
+    if "inputs" not in payload:
+        raise _Close(MALFORMED, "The messages you need to send need to contain inputs keys")
+    item = {"inputs": payload["inputs"]}
+    if payload.get("id") is not None:
+        item["id"] = payload["id"]
+    if payload.get("parameters") is not None:
+        item["parameters"] = payload["parameters"]
+    return item
+
+
+def _admission_error(model: Model, item: dict[str, Any]) -> str | None:
+    """A task-level problem (no ``candidate_labels``...) fails the item, not the stream; the
+    message is stored as text (a list of messages as its JSON)."""
+    try:
+        parse_json(model, {"inputs": item["inputs"], "parameters": item.get("parameters")})
+    except HfError as exc:
+        return json.dumps(exc.message) if isinstance(exc.message, list) else exc.message
+    return None
+
+
+def _error_body(message: str) -> dict[str, Any]:
+    """A failed item's ``outputs``: the HTTP error body (a list when parameters failed)."""
+    if message.startswith("["):
+        try:
+            parsed = json.loads(message)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return {"error": parsed}
+    return {"error": message}
