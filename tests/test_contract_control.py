@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from json import dumps as json_text
+from json import loads as json_value
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,7 @@ def test_operations_have_unique_camel_case_ids_tags_and_summaries(spec: dict[str
         assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation["operationId"])
         assert operation["summary"], (method, template)
         assert operation["tags"] and set(operation["tags"]) <= declared_tags, (method, template)
-    assert len(ids) == len(set(ids)) == 23
+    assert len(ids) == len(set(ids)) == 24
 
 
 def test_admin_token_is_required_everywhere_but_health(spec: dict[str, Any]) -> None:
@@ -320,6 +322,27 @@ def job_stepped_by_hand(api: ControlApi) -> None:
         assert api.call("GET", path, 404)["error"]["code"] == "job_not_found"
     api.call("POST", "/_mock/jobs/nope/step", 404)
     api.call("POST", "/_mock/jobs/nope/cancel", 404)
+
+
+@scenario()
+def output_datasets(api: ControlApi) -> None:
+    """A Hugging Face bulk job's rows as JSON Lines; other jobs have no output dataset."""
+    body = {"dataset_name": "mockserver/reviews", "dataset_config": "plain_text"}
+    launched = api.client.post(
+        "/bulk/run/cpu/distilbert-base-uncased-finetuned-sst-2-english", data=json_text(body)
+    )
+    assert launched.status_code == 200, launched.get_data()
+    jobid = launched.get_json()["jobid"]
+    api.settle()
+    rows = [
+        json_value(line) for line in api.call("GET", f"/_mock/jobs/{jobid}/output").splitlines()
+    ]
+    assert [row["index"] for row in rows] == list(range(8))
+    assert {"index", "text", "outputs"} <= set(rows[0])
+    synthetic = api.call("POST", "/_mock/jobs", 201, json={"tenant": "t", "items": 1})
+    no_output = api.call("GET", f"/_mock/jobs/{synthetic['id']}/output", 404)
+    assert no_output["error"]["code"] == "no_output"
+    assert api.call("GET", "/_mock/jobs/nope/output", 404)["error"]["code"] == "job_not_found"
 
 
 @scenario()

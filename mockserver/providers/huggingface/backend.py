@@ -40,7 +40,7 @@ class HfBackend:
         self.media_roots = [Path(settings.media_dir) if settings.media_dir else SAMPLES_DIR]
         self.transcripts = TranscriptIndex(self.media_roots)
         self.datasets = [Path(settings.hf_datasets)] if settings.hf_datasets else [DATASETS_DIR]
-        self.hub = StreamHub(runtime.engine)
+        self.hub = StreamHub(runtime.engine, self.stream_output)
         self.hooks = bulk.BulkHooks(runtime, self.registry, self.transcripts)
         runtime.engine.register(self.hooks)
         self._first_use: dict[tuple[str, str], float] = {}
@@ -113,6 +113,20 @@ class HfBackend:
             raise HfError(
                 503, f"Model {call.model.id} is currently loading", estimated_time=20.0
             ) from None
+
+    def stream_output(self, segment: Job, index: int) -> Any:
+        """One stream item's ``outputs`` (the control API reading a segment's results)."""
+        model = self.registry.get(segment.attrs.get("model", ""))
+        if model is None:
+            return {"error": f"Model {segment.attrs.get('model')} does not exist"}
+        item = segment.inputs[index]
+        try:
+            call = parse_json(
+                model, {"inputs": item["inputs"], "parameters": item.get("parameters")}
+            )
+            return self.run(segment.tenant, call, self.stream_shape())
+        except HfError as exc:
+            return exc.body()
 
     # --- bulk jobs ---------------------------------------------------------------------------
 

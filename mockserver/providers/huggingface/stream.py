@@ -77,13 +77,38 @@ class _Mailbox:
     waiters: list[Callable[[], None]] = field(default_factory=list)
 
 
-class StreamHub:
-    """Every mailbox of one server; thread-safe, one lock per mailbox."""
+class _Hooks:
+    """Engine hooks of mailboxes and segments: results are computed when read (a stream's
+    results are sent, not stored), and nothing sends webhooks."""
 
-    def __init__(self, engine: Engine) -> None:
+    lazy_results = True
+
+    def __init__(self, name: str, compute: Callable[[Job, int], Any] | None = None) -> None:
+        self.name = name
+        self._compute = compute
+
+    def compute_result(self, job: Job, index: int) -> Any:
+        if self._compute is None:
+            raise LookupError(f"{self.name} jobs have no items")
+        return self._compute(job, index)
+
+    def notifications(self, job: Job, view: lifecycle.JobState) -> Sequence[Any]:
+        return ()
+
+
+class StreamHub:
+    """Every mailbox of one server; thread-safe, one lock per mailbox.
+
+    ``compute(segment, index)`` is an item's ``outputs`` (what the control API's results of a
+    segment show; connections compute theirs in batches).
+    """
+
+    def __init__(self, engine: Engine, compute: Callable[[Job, int], Any]) -> None:
         self.engine = engine
         self._boxes: dict[str, _Mailbox] = {}
         self._lock = threading.Lock()
+        engine.register(_Hooks(CONTAINER))
+        engine.register(_Hooks(SEGMENT, compute))
         engine.on_change(self._job_changed)
         engine.on_reset(self._reset)
 
