@@ -43,3 +43,17 @@ def test_xai_benchmark_smoke_run_reports_every_figure() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     for figure in ("add call median", "memory the batch added", "get batch", "page cost ratio"):
         assert figure in proc.stdout
+
+
+def test_hf_benchmark_smoke_run_reports_every_figure() -> None:
+    cmd = [sys.executable, str(ROOT / "benchmarks/bench_hf.py"), "--quick", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for figure in ("1 stream", "2 streams", "results/s", "latency p50", "first result", "HTTP"):
+        assert figure in proc.stderr
+    report = json.loads(proc.stdout)
+    assert [run["streams"] for run in report["streams"]] == [1, 2]
+    for run in report["streams"]:
+        assert run["items"] == 50 * run["streams"] and run["errors"] == 0
+        assert run["results_per_s"] > 0 and run["latency_ms"]["p95"] >= run["latency_ms"]["p50"]
+    assert report["http_task"]["requests_per_s"] > 0

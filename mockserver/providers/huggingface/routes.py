@@ -179,3 +179,14 @@ def bulk_stream(compute: str, model_id: str) -> Any:
     if session.tenant:
         g.mock_tenant = session.tenant
     return ws.response()
+
+
+@bp.get("/bulk/stream/<compute>/<path:model_id>")
+def bulk_stream_http(compute: str, model_id: str) -> Response:
+    """A plain GET (no upgrade) on the stream: say what the endpoint is, in HF's shape."""
+    note_request(NAME, "bulk_stream")
+    raise HfError(
+        400,
+        "This endpoint is a websocket: connect with ws:// (Upgrade: websocket) and send "
+        "'Bearer <token>' as the first message",
+    )

@@ -91,6 +91,10 @@ class StreamSession:
             self.ws.close(exc.code, exc.message[:120])
         except ConnectionClosed:
             pass
+        except Exception:  # noqa: BLE001 - never a 500 written onto an upgraded socket
+            log.exception("bulk stream %s/%s failed", self.compute, self.model_id)
+            self._status("Internal error: the stream is closed; reconnect to get your results")
+            self.ws.close(1011, "Internal error")
         finally:
             if self.tenant is not None:
                 self.backend.hub.unsubscribe(self.tenant, self.model_id, self.ws.wake)
