@@ -22,6 +22,7 @@ connected, and results whose send failed, are kept.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -74,6 +75,9 @@ class _Mailbox:
     active: list[str] = field(default_factory=list)  # segment ids with undelivered items
     delivered: dict[str, set[int]] = field(default_factory=dict)
     claimed: dict[str, set[int]] = field(default_factory=dict)
+    #: segment id -> tenant time before which none of its unfinished items can end (a scan
+    #: skips it until then); dropped when the segment's plan is rewritten (step, cancel).
+    quiet_until: dict[str, float] = field(default_factory=dict)
     waiters: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -213,6 +217,8 @@ class StreamHub:
         with box.lock:
             self._load(tenant, model_id, box)
             for order, segment_id in enumerate(box.active):
+                if now < box.quiet_until.get(segment_id, -math.inf):
+                    continue
                 segment = self.engine.get(segment_id)
                 if segment is None:
                     continue
@@ -226,6 +232,8 @@ class StreamHub:
                         ended = state.ended_at if state.ended_at is not None else now
                         found.append(Ready(segment, index, state.status, ended, state.error))
                         orders[segment_id] = order
+                due = lifecycle.next_transition(segment.plan, now)
+                box.quiet_until[segment_id] = math.inf if due is None else due
             # oldest end first; segment then index break ties: send order where possible
             found.sort(key=lambda r: (r.ended_at, orders[r.segment.id], r.index))
             found = found[:limit]
@@ -239,6 +247,7 @@ class StreamHub:
         with box.lock:
             for ready in items:
                 box.claimed.get(ready.segment.id, set()).discard(ready.index)
+                box.quiet_until.pop(ready.segment.id, None)
             waiters = list(box.waiters)
         for wake in waiters:
             wake()
@@ -266,6 +275,7 @@ class StreamHub:
                     box.active.remove(segment_id)
                 box.delivered.pop(segment_id, None)
                 box.claimed.pop(segment_id, None)
+                box.quiet_until.pop(segment_id, None)
             container = self.container(tenant, model_id)
             active = list(box.active)
             count = len(items)
@@ -306,6 +316,7 @@ class StreamHub:
         box = self._boxes.get(key)
         if box is None:
             return
+        box.quiet_until.pop(job.id, None)  # its plan may have moved (step, cancel)
         for wake in list(box.waiters):
             wake()
 
@@ -325,3 +336,4 @@ class StreamHub:
                     box.active.clear()
                     box.delivered.clear()
                     box.claimed.clear()
+                    box.quiet_until.clear()
