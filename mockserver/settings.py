@@ -75,6 +75,18 @@ def _store(value: Any) -> str | None:
     return "valid forms: memory, sqlite:///PATH (relative) or sqlite:////PATH (absolute)"
 
 
+def _hf_models(value: Any) -> str | None:
+    """Refuse a bad ``ID=TASK[:DETAIL]`` at start-up, not when the server's worker boots."""
+    from .providers.huggingface.registry import parse_entry
+
+    for entry in value:
+        try:
+            parse_entry(entry)
+        except ValueError as exc:
+            return str(exc)
+    return None
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("host", str, "Address to bind (loopback by default)."),
     Option("port", int, "HTTP port (0 picks a free one).", check=_port),
@@ -157,6 +169,7 @@ OPTIONS: tuple[Option, ...] = (
         "hf_models",
         list,
         "Extra Hugging Face models: ID=TASK[:DETAIL] (comma-separated; labels split by |).",
+        check=_hf_models,
     ),
     Option(
         "hf_zero_shot",

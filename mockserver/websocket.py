@@ -261,6 +261,39 @@ class ServerWebSocket:
                 if deadline is not None and now >= deadline:
                     return None
 
+    def idle(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds without taking a message, for a caller that cannot
+        accept more work now (a full mailbox) but must still notice a peer that left.
+
+        Keepalive and close handling go on; the socket is read only while no message waits, so
+        at most one chunk is ever held. Returns early on :meth:`wake`, and once the connection
+        closed (check :attr:`closed`; messages that arrived first stay for :meth:`receive`).
+        """
+        if self._wake_pending and self._take_wake():
+            return
+        deadline = time.monotonic() + timeout
+        while not self.closed:
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            wait = deadline - now
+            keepalive = self._keepalive(now)
+            if keepalive is not None:
+                wait = min(wait, keepalive)
+            if self._messages:  # do not read on: the held chunk is the bound
+                time.sleep(wait)
+                continue
+            ready = {key.data for key, _ in self._reader.select(wait)}
+            if "wake" in ready and self._take_wake():
+                return
+            if "sock" in ready:
+                self._read_once()
+            elif not ready:
+                try:
+                    self._check_pong(time.monotonic())
+                except ConnectionClosed:
+                    return
+
     def _read_once(self) -> None:
         """Read at most one chunk and turn it into messages, replies and close handling."""
         try:

@@ -48,6 +48,14 @@ class VirtualClock:
     def frozen(self) -> bool:
         return self._frozen_at is not None
 
+    @property
+    def moving(self) -> bool:
+        """Whether this reading advances by itself: not frozen, nor layered on a frozen clock
+        (a tenant clock runs on the server clock, which ``--clock virtual`` freezes)."""
+        if self.frozen:
+            return False
+        return bool(getattr(self._base, "moving", True))
+
     def now(self) -> float:
         frozen_at = self._frozen_at
         if frozen_at is not None:

@@ -89,7 +89,7 @@ class HfBackend:
         if remaining <= 0:
             return
         if wait:
-            if not clock.frozen:
+            if clock.moving:
                 time.sleep(min(remaining, _WAIT_CAP))
             return
         raise HfError(

@@ -16,6 +16,7 @@ status messages (the docs' sample does) shows why.
 Backpressure: results are written with a send timeout (a reader stalled that long is dropped,
 its unsent results kept for the next stream), and frames are not read while the mailbox holds
 ``MAX_PENDING`` undelivered items, so TCP holds the sender back; nothing grows without bound.
+Meanwhile :meth:`ServerWebSocket.idle` keeps pings going and notices a client that left.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from ...websocket import ConnectionClosed, ServerWebSocket
@@ -118,7 +118,10 @@ class StreamSession:
             self._deliver()
             count, due = hub.pending(self.tenant, self.model_id)
             if count >= MAX_PENDING:
-                time.sleep(min(self._wait(count, due) or POLL, POLL))
+                self.ws.idle(min(self._wait(count, due) or POLL, POLL))
+                if self.ws.closed:  # the client left: keep what it sent first, then end
+                    self._admit_rest()
+                    return
                 continue
             frame = self.ws.receive(self._wait(count, due))
             if frame is None:
@@ -155,7 +158,7 @@ class StreamSession:
             return None  # nothing pending: a wake (step, other stream's release) or a frame
         assert self.tenant is not None
         clock = self.backend.runtime.engine.clocks.for_tenant(self.tenant)
-        if due is None or clock.frozen:
+        if due is None or not clock.moving:
             return POLL
         return max(0.0, min(due - clock.now(), POLL))
 
@@ -179,6 +182,15 @@ class StreamSession:
         if broken is not None:
             raise broken
 
+    def _admit_rest(self) -> None:
+        """Admit the frames that arrived before the peer's close (at most one read's worth)."""
+        frames: list[str | bytes] = []
+        with contextlib.suppress(ConnectionClosed):
+            while (frame := self.ws.receive(0)) is not None:
+                frames.append(frame)
+        if frames:
+            self._admit(frames)
+
     def _queue(self, items: list[dict[str, Any]], errors: list[str | None]) -> None:
         assert self.tenant is not None
         choice = self.choice
@@ -189,6 +201,7 @@ class StreamSession:
             errors=errors if any(errors) else None,
             compute=self.compute,
             profile=choice.profile if choice else None,
+            overrides=choice.overrides if choice else None,
         )
         self.received += len(items)
         count, _ = self.backend.hub.pending(self.tenant, self.model_id)

@@ -25,7 +25,7 @@ import hashlib
 import math
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -173,6 +173,7 @@ class StreamHub:
         errors: Sequence[str | None] | None = None,
         compute: str = "cpu",
         profile: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> Job:
         """Queue a burst of items as one segment; every item counts, re-sent or not."""
         key, box = self._box(tenant, model_id)
@@ -190,6 +191,7 @@ class StreamHub:
                 inputs=stored,
                 attrs={"container": key, "model": model_id, "compute": compute, "delivered": []},
                 profile=profile,
+                overrides=overrides,
                 job_id=segment_id,
                 errors=errors,
             )
@@ -232,8 +234,9 @@ class StreamHub:
                         ended = state.ended_at if state.ended_at is not None else now
                         found.append(Ready(segment, index, state.status, ended, state.error))
                         orders[segment_id] = order
-                due = lifecycle.next_transition(segment.plan, now)
-                box.quiet_until[segment_id] = math.inf if due is None else due
+                if segment_id not in orders:  # nothing finished: skip it until it can
+                    due = lifecycle.next_transition(segment.plan, now)
+                    box.quiet_until[segment_id] = math.inf if due is None else due
             # oldest end first; segment then index break ties: send order where possible
             found.sort(key=lambda r: (r.ended_at, orders[r.segment.id], r.index))
             found = found[:limit]
