@@ -43,6 +43,8 @@ def list_contracts() -> list[dict[str, Any]]:
     """Name, title, version and path of every served contract."""
     out = []
     for path in sorted(CONTRACTS_DIR.glob("*.yaml")):
+        if not _NAME.match(path.stem):  # huggingface-stream.asyncapi.yaml: not OpenAPI
+            continue
         info = load_contract(path.stem).get("info", {})
         out.append(
             {

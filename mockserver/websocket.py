@@ -72,6 +72,7 @@ READ_SIZE = 65536
 CLOSE_WAIT = 1.0  # seconds close() waits to write its close frame and again for the reply
 CONTROL_TIMEOUT = 5.0  # seconds to write a pong or ping before the peer counts as gone
 HANDSHAKE_TIMEOUT = 10.0
+IDLE_HOLD = 4 << 20  # bytes of unread messages idle() lets pile up before it stops reading
 PING_TIMEOUT_CODE = 1011  # as the `websockets` library: "keepalive ping timeout"
 ABNORMAL = 1006  # never sent on the wire (RFC 6455 section 7.4.1): the socket just went away
 
@@ -265,8 +266,9 @@ class ServerWebSocket:
         """Wait up to ``timeout`` seconds without taking a message, for a caller that cannot
         accept more work now (a full mailbox) but must still notice a peer that left.
 
-        Keepalive and close handling go on; the socket is read only while no message waits, so
-        at most one chunk is ever held. Returns early on :meth:`wake`, and once the connection
+        Keepalive and close handling go on, and the socket is read on (so a close behind a few
+        unread frames is seen) until ``IDLE_HOLD`` bytes of messages are held: the bound, past
+        which TCP holds the peer back. Returns early on :meth:`wake`, and once the connection
         closed (check :attr:`closed`; messages that arrived first stay for :meth:`receive`).
         """
         if self._wake_pending and self._take_wake():
@@ -280,7 +282,7 @@ class ServerWebSocket:
             keepalive = self._keepalive(now)
             if keepalive is not None:
                 wait = min(wait, keepalive)
-            if self._messages:  # do not read on: the held chunk is the bound
+            if self._held() >= IDLE_HOLD:  # the bound: TCP holds the peer back from here
                 time.sleep(wait)
                 continue
             ready = {key.data for key, _ in self._reader.select(wait)}
@@ -293,6 +295,16 @@ class ServerWebSocket:
                     self._check_pong(time.monotonic())
                 except ConnectionClosed:
                     return
+
+    def drain(self) -> list[str | bytes]:
+        """Take every message already read and reassembled, without touching the socket: what
+        a peer sent before it left, for a caller that must not lose it."""
+        messages = list(self._messages)
+        self._messages.clear()
+        return messages
+
+    def _held(self) -> int:
+        return sum(len(m) for m in self._messages)
 
     def _read_once(self) -> None:
         """Read at most one chunk and turn it into messages, replies and close handling."""

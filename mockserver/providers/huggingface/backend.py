@@ -142,8 +142,10 @@ class HfBackend:
         ]
         if not isinstance(body.get("dataset_name"), str):
             problems.insert(0, "Error in `dataset_name`: field required")
-        parameters = body.get("parameters") or {}
-        if not isinstance(parameters, dict):
+        parameters = body.get("parameters")
+        if parameters is None:
+            parameters = {}
+        elif not isinstance(parameters, dict):
             problems.append("Error in `parameters`: value is not a valid dict")
         if problems:
             raise bad_request(problems)

@@ -120,7 +120,9 @@ def parse_entry(entry: str) -> Model:
             raise ValueError(f"--hf-models {entry!r}: the size must be 1..8192, got {detail!r}")
         return Model(model_id, task, dims=int(detail) if detail else DEFAULT_DIMS)
     if task == "automatic-speech-recognition":
-        return Model(model_id, task, uppercase=detail.lower() == "uppercase")
+        if detail and detail.lower() != "uppercase":
+            raise ValueError(f"--hf-models {entry!r}: ASR takes only ':uppercase' (CTC spelling)")
+        return Model(model_id, task, uppercase=bool(detail))
     if detail:
         raise ValueError(f"--hf-models {entry!r}: {task} takes no detail after ':'")
     return Model(model_id, task)

@@ -131,10 +131,10 @@ def _is_json(task: str) -> bool:
 
 @bp.post("/bulk/run/<compute>/<path:model_id>")
 def bulk_run(compute: str, model_id: str) -> Response:
-    g.hf_compute = compute
     tenant = _tenant()
     note_request(NAME, "bulk_run", tenant)
-    _check_compute(compute)
+    _check_compute(compute)  # before it reaches a header: only cpu or gpu ever does
+    g.hf_compute = compute
     model = backend().model(model_id)
     try:
         choice = lifecycle_choice(dict(request.headers))
@@ -164,16 +164,16 @@ def _check_compute(compute: str) -> None:
 def bulk_stream(compute: str, model_id: str) -> Any:
     note_request(NAME, "bulk_stream")
     try:
+        choice = lifecycle_choice(dict(request.headers))
+    except ValueError as exc:  # refused before the upgrade, as bulk_run refuses it
+        raise bad_request(str(exc)) from None
+    try:
         ws = ServerWebSocket(request.environ, max_message_size=16 << 20)
     except HandshakeError as exc:
         message = f"{exc}; this endpoint is a websocket (see the bulk streaming docs)"
         response = HfError(exc.status, message).response()
         response.headers.update(exc.headers)
         return response
-    try:
-        choice = lifecycle_choice(dict(request.headers))
-    except ValueError:
-        choice = None
     session = StreamSession(backend(), ws, compute, model_id, choice)
     session.run()
     if session.tenant:

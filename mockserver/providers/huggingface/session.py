@@ -90,7 +90,7 @@ class StreamSession:
             self._status(exc.message)
             self.ws.close(exc.code, exc.message[:120])
         except ConnectionClosed:
-            pass
+            self._keep_received()
         except Exception:  # noqa: BLE001 - never a 500 written onto an upgraded socket
             log.exception("bulk stream %s/%s failed", self.compute, self.model_id)
             self._status("Internal error: the stream is closed; reconnect to get your results")
@@ -182,12 +182,17 @@ class StreamSession:
         if broken is not None:
             raise broken
 
+    def _keep_received(self) -> None:
+        """The connection ended (client gone, send timed out): frames it had already read are
+        still queued, so nothing a client sent is lost to the timing of the drop."""
+        if self.tenant is None or self.model is None:
+            return
+        with contextlib.suppress(_Close, ConnectionClosed):
+            self._admit_rest()
+
     def _admit_rest(self) -> None:
-        """Admit the frames that arrived before the peer's close (at most one read's worth)."""
-        frames: list[str | bytes] = []
-        with contextlib.suppress(ConnectionClosed):
-            while (frame := self.ws.receive(0)) is not None:
-                frames.append(frame)
+        """Admit the frames read before the connection ended (at most ``IDLE_HOLD`` bytes)."""
+        frames = self.ws.drain()
         if frames:
             self._admit(frames)
 
