@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, BinaryIO, cast
 
 from mockserver.engine.media import Blob, Limits, MediaError, Readable, human_bytes, read_stream
@@ -34,6 +35,7 @@ __all__ = [
     "Source",
     "expand",
     "pair_sidecars",
+    "sidecar_beside",
     "transcript_text",
 ]
 
@@ -416,6 +418,23 @@ def _sidecar_text(member: Member) -> str | None:
     if blob.size and blob.category != "text":
         return None
     return transcript_text(blob.read_bytes())
+
+
+def sidecar_beside(path: Path) -> str | None:
+    """The transcript in ``clip.txt`` (or ``.TXT``) beside a local file ``clip.wav``; None
+    without one, or when it is too large or not UTF-8 text."""
+    for suffix in (".txt", ".TXT"):
+        candidate = path.with_suffix(suffix)
+        if candidate == path:
+            continue
+        try:
+            if candidate.is_file():
+                if candidate.stat().st_size > TRANSCRIPT_BYTES:
+                    return None
+                return transcript_text(candidate.read_bytes()) or None
+        except OSError:
+            return None
+    return None
 
 
 def transcript_text(data: bytes) -> str | None:

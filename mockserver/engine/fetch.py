@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TypeAlias
 from urllib.parse import SplitResult, unquote, unquote_to_bytes, urlsplit
 
-from mockserver.engine.archives import TRANSCRIPT_BYTES, transcript_text
+from mockserver.engine.archives import sidecar_beside
 from mockserver.engine.egress import HostAllowList
 from mockserver.engine.media import Blob, Limits, MediaError, human_bytes, read_stream
 
@@ -170,16 +170,7 @@ class Resolver:
             return None
         if path is None:
             return None
-        for suffix in (".txt", ".TXT"):
-            candidate = path.with_suffix(suffix)
-            if candidate != path and candidate.is_file():
-                try:
-                    if candidate.stat().st_size > TRANSCRIPT_BYTES:
-                        return None
-                    return transcript_text(candidate.read_bytes()) or None
-                except OSError:
-                    return None
-        return None
+        return sidecar_beside(path)
 
     def _local_path(self, url: str) -> Path | None:
         """The local file ``url`` names: the media map's entry, else one under the root.

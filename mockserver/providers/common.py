@@ -9,17 +9,20 @@ them; the official SDKs can (``request_options={"additional_headers": ...}`` in 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, current_app, g
 
+from ..engine.lifecycle import JobState
 from ..engine.profiles import get_profile
+from ..engine.records import Job
 from ..runtime import Runtime
 
 __all__ = [
     "ErrorRenderer",
+    "LazyHooks",
     "LifecycleChoice",
     "add_error_renderer",
     "error_renderer_for",
@@ -86,3 +89,23 @@ def lifecycle_choice(headers: Mapping[str, str]) -> LifecycleChoice:
             raise ValueError(f"{LIFECYCLE_HEADER} must be a JSON object, got {raw!r}")
         get_profile(profile or "instant").with_overrides(overrides)  # refuse bad ones now
     return LifecycleChoice(profile, overrides)
+
+
+class LazyHooks:
+    """Engine hooks of a provider whose results are computed when read and never stored, and
+    which sends no webhooks: containers, uploaded files, stream segments. ``compute(job, i)``
+    is an item's result; without it the jobs have no items to read."""
+
+    lazy_results = True
+
+    def __init__(self, name: str, compute: Callable[[Job, int], Any] | None = None) -> None:
+        self.name = name
+        self._compute = compute
+
+    def compute_result(self, job: Job, index: int) -> Any:
+        if self._compute is None:
+            raise LookupError(f"{self.name} jobs have no items")
+        return self._compute(job, index)
+
+    def notifications(self, job: Job, view: JobState) -> Sequence[Any]:
+        return ()

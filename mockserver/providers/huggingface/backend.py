@@ -20,7 +20,7 @@ from .datasets import open_column
 from .errors import HfError, bad_request, not_found
 from .registry import Model, Registry
 from .stream import StreamHub
-from .tasks import Shape, TaskCall, parse_audio, parse_json, start
+from .tasks import Shape, TaskCall, parse_item, parse_json, start
 from .transcripts import TranscriptIndex
 
 __all__ = ["DATASETS_DIR", "HfBackend"]
@@ -68,12 +68,6 @@ class HfBackend:
         """The stream's ``outputs``: legacy unless forced (the docs' sample reads ``labels``)."""
         return "list" if self.runtime.settings.hf_zero_shot == "list" else "legacy"
 
-    def parse_json(self, model: Model, body: Any) -> TaskCall:
-        return parse_json(model, body)
-
-    def parse_audio(self, model: Model, data: bytes) -> TaskCall:
-        return parse_audio(model, data)
-
     def check_loaded(self, tenant: str, model: Model, *, wait: bool) -> None:
         """503 ``Model X is currently loading`` until ``--hf-cold-start`` seconds (tenant
         clock) after the first request for it. ``options.wait_for_model`` waits instead, in
@@ -119,11 +113,8 @@ class HfBackend:
         model = self.registry.get(segment.attrs.get("model", ""))
         if model is None:
             return {"error": f"Model {segment.attrs.get('model')} does not exist"}
-        item = segment.inputs[index]
         try:
-            call = parse_json(
-                model, {"inputs": item["inputs"], "parameters": item.get("parameters")}
-            )
+            call = parse_item(model, segment.inputs[index])
             return self.run(segment.tenant, call, self.stream_shape())
         except HfError as exc:
             return exc.body()
@@ -172,7 +163,7 @@ class HfBackend:
             attrs={
                 "model": model.id,
                 "compute": compute,
-                "bulk_name": bulk_name_for(model.id, column.name),
+                "bulk_name": bulk.bulk_name(model.id, column.name),
                 "parameters": parameters,
                 "shape": self.stream_shape(),
                 "dataset": {
@@ -206,7 +197,3 @@ class HfBackend:
             else:
                 for key in [k for k in self._first_use if k[0] == tenant]:
                     del self._first_use[key]
-
-
-def bulk_name_for(model_id: str, dataset_name: str) -> str:
-    return bulk.bulk_name(model_id, dataset_name)

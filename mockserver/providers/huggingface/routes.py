@@ -21,6 +21,7 @@ from .backend import HfBackend
 from .datasets import DatasetError
 from .errors import HfError, bad_request
 from .session import StreamSession
+from .tasks import parse_audio, parse_json
 
 __all__ = ["NAME", "PREFIXES", "bp", "render_http_error"]
 
@@ -111,9 +112,9 @@ def _task(model_id: str, *, router: bool) -> Response:
     model = backend().model(model_id)
     shape = backend().zero_shot_shape(router, request.headers.get("User-Agent", ""))
     if _is_json(model.task):
-        call = backend().parse_json(model, _json_body())
+        call = parse_json(model, _json_body())
     else:
-        call = backend().parse_audio(model, request.get_data(cache=True))
+        call = parse_audio(model, request.get_data(cache=True))
     backend().check_loaded(tenant, model, wait=bool(call.options.get("wait_for_model")))
     body = backend().run(tenant, call, shape)
     return _headers(jsonify(body))

@@ -31,7 +31,7 @@ from ..common import LifecycleChoice
 from .errors import HfError
 from .registry import Model
 from .stream import Ready
-from .tasks import parse_json, start
+from .tasks import parse_item, start
 
 if TYPE_CHECKING:
     from .backend import HfBackend
@@ -248,9 +248,7 @@ class StreamSession:
                 continue
             item = ready.item
             try:
-                call = parse_json(
-                    self.model, {"inputs": item["inputs"], "parameters": item.get("parameters")}
-                )
+                call = parse_item(self.model, item)
                 started.append(
                     start(
                         call,
@@ -312,7 +310,7 @@ def _admission_error(model: Model, item: dict[str, Any]) -> str | None:
     """A task-level problem (no ``candidate_labels``...) fails the item, not the stream; the
     message is stored as text (a list of messages as its JSON)."""
     try:
-        parse_json(model, {"inputs": item["inputs"], "parameters": item.get("parameters")})
+        parse_item(model, item)
     except HfError as exc:
         return json.dumps(exc.message) if isinstance(exc.message, list) else exc.message
     return None

@@ -32,6 +32,7 @@ from typing import Any
 from ...engine import lifecycle
 from ...engine.core import Engine
 from ...engine.records import Job
+from ..common import LazyHooks
 
 __all__ = ["CONTAINER", "SEGMENT", "Ready", "StreamHub", "container_id"]
 
@@ -81,25 +82,6 @@ class _Mailbox:
     waiters: list[Callable[[], None]] = field(default_factory=list)
 
 
-class _Hooks:
-    """Engine hooks of mailboxes and segments: results are computed when read (a stream's
-    results are sent, not stored), and nothing sends webhooks."""
-
-    lazy_results = True
-
-    def __init__(self, name: str, compute: Callable[[Job, int], Any] | None = None) -> None:
-        self.name = name
-        self._compute = compute
-
-    def compute_result(self, job: Job, index: int) -> Any:
-        if self._compute is None:
-            raise LookupError(f"{self.name} jobs have no items")
-        return self._compute(job, index)
-
-    def notifications(self, job: Job, view: lifecycle.JobState) -> Sequence[Any]:
-        return ()
-
-
 class StreamHub:
     """Every mailbox of one server; thread-safe, one lock per mailbox.
 
@@ -111,8 +93,8 @@ class StreamHub:
         self.engine = engine
         self._boxes: dict[str, _Mailbox] = {}
         self._lock = threading.Lock()
-        engine.register(_Hooks(CONTAINER))
-        engine.register(_Hooks(SEGMENT, compute))
+        engine.register(LazyHooks(CONTAINER))
+        engine.register(LazyHooks(SEGMENT, compute))
         engine.on_change(self._job_changed)
         engine.on_reset(self._reset)
 
@@ -322,14 +304,6 @@ class StreamHub:
         box.quiet_until.pop(job.id, None)  # its plan may have moved (step, cancel)
         for wake in list(box.waiters):
             wake()
-
-    def wake_all(self, tenant: str | None = None) -> None:
-        """Wake every connection (the clock moved: control API advance or set)."""
-        with self._lock:
-            boxes = list(self._boxes.values())
-        for box in boxes:
-            for wake in list(box.waiters):
-                wake()
 
     def _reset(self, tenant: str | None) -> None:
         with self._lock:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ...inference.text import TextModel
     from .transcripts import TranscriptIndex
 
-__all__ = ["Pending", "Shape", "TaskCall", "parse_audio", "parse_json", "start"]
+__all__ = ["Pending", "Shape", "TaskCall", "parse_audio", "parse_item", "parse_json", "start"]
 
 Shape = Literal["legacy", "list"]
 _TEMPLATE = "This example is {}."
@@ -105,6 +105,11 @@ def parse_json(model: Model, body: Any) -> TaskCall:
     if problems:
         raise bad_request(problems)
     return TaskCall(model, inputs, parameters, dict(options))
+
+
+def parse_item(model: Model, item: Mapping[str, Any]) -> TaskCall:
+    """A stream frame's or stored item's ``{inputs, parameters?}`` (``id`` is not the task's)."""
+    return parse_json(model, {"inputs": item["inputs"], "parameters": item.get("parameters")})
 
 
 def parse_audio(model: Model, data: bytes) -> TaskCall:

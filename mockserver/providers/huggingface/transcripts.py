@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from ...engine.archives import TRANSCRIPT_BYTES, transcript_text
+from ...engine.archives import sidecar_beside
 
 __all__ = ["AUDIO_SUFFIXES", "TranscriptIndex"]
 
@@ -58,7 +58,7 @@ class TranscriptIndex:
                         "transcript index: more than %d audio files, rest skipped", MAX_FILES
                     )
                     return index
-                text = _sidecar(path)
+                text = sidecar_beside(path)
                 if text is None:
                     continue
                 try:
@@ -68,14 +68,3 @@ class TranscriptIndex:
                 except OSError:
                     continue
         return index
-
-
-def _sidecar(path: Path) -> str | None:
-    for suffix in (".txt", ".TXT"):
-        candidate = path.with_suffix(suffix)
-        try:
-            if candidate.is_file() and candidate.stat().st_size <= TRANSCRIPT_BYTES:
-                return transcript_text(candidate.read_bytes()) or None
-        except OSError:
-            return None
-    return None

@@ -37,7 +37,7 @@ from ...engine.lifecycle import Counts, ItemState
 from ...engine.records import Job
 from ...engine.sortedkeys import SortedKeys
 from ...runtime import Runtime
-from ..common import LifecycleChoice
+from ..common import LazyHooks, LifecycleChoice
 from . import items as requests_
 from .catalog import ENDPOINTS, ModelCatalog
 from .errors import XaiError
@@ -125,30 +125,6 @@ class _Index:
     keys: SortedKeys = field(default_factory=SortedKeys)
 
 
-class _Hooks:
-    """Engine hooks for batch containers and uploaded files: no items, no webhooks."""
-
-    lazy_results = True
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def compute_result(self, job: Job, index: int) -> Any:
-        raise LookupError(f"{self.name} jobs have no items")
-
-    def notifications(self, job: Job, view: lifecycle.JobState) -> Sequence[Any]:
-        return ()
-
-
-class _SegmentHooks(_Hooks):
-    def __init__(self, backend: XaiBackend) -> None:
-        super().__init__(SEGMENT)
-        self.backend = backend
-
-    def compute_result(self, job: Job, index: int) -> Any:
-        return self.backend.result_of(job, index)
-
-
 class XaiBackend:
     """Batches, their requests and results, for one runtime; every method is thread-safe."""
 
@@ -161,7 +137,7 @@ class XaiBackend:
         self._final_counts: dict[str, Counts] = {}
         self._results: OrderedDict[tuple[str, int, float], dict[str, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
-        for hooks in (_Hooks(NAME), _Hooks(FILE), _SegmentHooks(self)):
+        for hooks in (LazyHooks(NAME), LazyHooks(FILE), LazyHooks(SEGMENT, self.result_of)):
             self.engine.register(hooks)
         self.engine.on_change(self._changed)
         self.engine.on_reset(self._reset)
