@@ -12,12 +12,15 @@ here (a test should send only what the contract names), where the server ignores
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mockserver.validation import MISSING, ContractValidator, Operation, Violation
 
 __all__ = [
+    "DROP",
+    "edit",
     "Operation",
     "find_operation",
     "iter_operations",
@@ -117,3 +120,22 @@ def _validator(spec: Mapping[str, Any]) -> ContractValidator:
         entry = (spec, ContractValidator(spec))
         _VALIDATORS[id(spec)] = entry
     return entry[1]
+
+
+DROP = object()
+
+
+def edit(doc: Any, pointer: str, value: Any) -> Any:
+    """A copy of ``doc`` with the node at ``pointer`` replaced by ``value`` (or removed: DROP);
+    the near-misses the contract tests feed a schema are built this way."""
+    doc = copy.deepcopy(doc)
+    *parents, last = pointer.strip("/").split("/")
+    node = doc
+    for token in parents:
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    key: Any = int(last) if isinstance(node, list) else last
+    if value is DROP:
+        del node[key]
+    else:
+        node[key] = value
+    return doc

@@ -15,7 +15,6 @@ this contract.
 
 from __future__ import annotations
 
-import copy
 import inspect
 import re
 from collections.abc import Callable, Iterator
@@ -37,6 +36,8 @@ from mockserver.providers.huggingface.routes import PREFIXES
 from mockserver.validation import ContractValidator
 from mockserver.websocket import PING_TIMEOUT_CODE, ServerWebSocket
 from tests.contract_check import (
+    DROP,
+    edit,
     find_operation,
     iter_operations,
     validate_request,
@@ -372,24 +373,6 @@ def test_each_task_output_schema_is_its_own(spec: dict[str, Any]) -> None:
                 if output == []:
                     continue  # no entities: a valid empty list of anything
                 assert validator.validate_schema(refs["output"], output), (task, other, output)
-
-
-DROP = object()
-
-
-def edit(doc: Any, pointer: str, value: Any) -> Any:
-    """A copy of ``doc`` with the node at ``pointer`` replaced by ``value`` (or removed: DROP)."""
-    doc = copy.deepcopy(doc)
-    *parents, last = pointer.strip("/").split("/")
-    node = doc
-    for token in parents:
-        node = node[int(token)] if isinstance(node, list) else node[token]
-    key: Any = int(last) if isinstance(node, list) else last
-    if value is DROP:
-        del node[key]
-    else:
-        node[key] = value
-    return doc
 
 
 # (case, task, sample, pointer, value)

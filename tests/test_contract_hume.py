@@ -28,6 +28,8 @@ from mockserver.inference.labels import (
 )
 from mockserver.validation import ContractValidator
 from tests.contract_check import (
+    DROP,
+    edit,
     find_operation,
     iter_operations,
     validate_request,
@@ -584,24 +586,6 @@ def test_error_bodies_validate(spec: dict[str, Any]) -> None:
 
 
 # --- responses that must be rejected (the SDK's parse rules, reference §12.4) ------------------
-
-DROP = object()
-
-
-def edit(doc: Any, pointer: str, value: Any) -> Any:
-    """A copy of ``doc`` with the node at ``pointer`` replaced by ``value`` (or removed: DROP)."""
-    doc = copy.deepcopy(doc)
-    *parents, last = pointer.strip("/").split("/")
-    node = doc
-    for token in parents:
-        node = node[int(token)] if isinstance(node, list) else node[token]
-    key: Any = int(last) if isinstance(node, list) else last
-    if value is DROP:
-        del node[key]
-    else:
-        node[key] = value
-    return doc
-
 
 BROKEN_JOBS: list[tuple[str, str, Any]] = [
     ("missing request.files", "/request/files", DROP),

@@ -13,10 +13,8 @@ mailbox's container job, which steps its segment children. Every wait is bounded
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -48,6 +46,7 @@ from mockserver.runtime import Runtime
 from mockserver.settings import Settings
 from tests.conftest import FakeTime
 from tests.serverproc import ServerProcess
+from tests.wsclient import raw_upgrade
 
 MODEL = "facebook/bart-large-mnli"
 PATH = f"/bulk/stream/cpu/{MODEL}"
@@ -265,28 +264,6 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = WAIT) ->
     while not predicate():
         assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
         time.sleep(0.02)
-
-
-def raw_stream(port: int, path: str = PATH, rcvbuf: int | None = None) -> socket.socket:
-    """A client socket after the handshake, reading and writing only what the test says."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if rcvbuf is not None:  # before connect, so the window starts small
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    sock.settimeout(5)
-    sock.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    upgrade = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    sock.sendall(upgrade.encode())
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):  # a byte at a time: no frame is read by mistake
-        byte = sock.recv(1)
-        assert byte, f"connection closed during the handshake: {head!r}"
-        head += byte
-    assert head.startswith(b"HTTP/1.1 101 "), head
-    return sock
 
 
 def frame(data: bytes) -> bytes:
@@ -709,7 +686,7 @@ def test_frames_stop_being_read_while_the_mailbox_is_full(
     monkeypatch.setattr(session, "MAX_BURST", 2)
     big = frame(item(text="word " * 13_000))  # about 64 KiB
     with serving(profile="manual") as served:
-        sock = raw_stream(served.port)
+        sock = raw_upgrade(served.port, PATH)
         try:
             sock.sendall(frame(f"Bearer {TOKEN}".encode()))
             sock.settimeout(0.5)
@@ -736,7 +713,7 @@ def test_a_client_that_leaves_a_full_mailbox_ends_its_session(
     monkeypatch.setattr(session, "MAX_PENDING", 2)
     with serving(profile="manual") as served:
         try:
-            with raw_stream(served.port) as sock:
+            with raw_upgrade(served.port, PATH) as sock:
                 sock.sendall(frame(f"Bearer {TOKEN}".encode()) + frame(item(1)) + frame(item(2)))
                 wait_for(lambda: served.received() == 2, "admitted")
             wait_for(lambda: served.streams_ended() == 1, "stream over", timeout=3)
@@ -752,7 +729,7 @@ def test_a_client_that_leaves_while_a_frame_is_held_ends_its_session(
     monkeypatch.setattr(session, "MAX_BURST", 2)
     with serving(profile="manual") as served:
         try:
-            with raw_stream(served.port) as sock:
+            with raw_upgrade(served.port, PATH) as sock:
                 frames = [f"Bearer {TOKEN}".encode(), item(1), item(2), item(3)]
                 sock.sendall(b"".join(frame(f) for f in frames))  # item 3 waits in the server
                 wait_for(lambda: served.received() >= 2, "admitted")
@@ -770,7 +747,7 @@ def test_frames_already_received_are_kept_when_a_stalled_reader_is_dropped(
     wide = "mock/wide"
     path = f"/bulk/stream/cpu/{wide}"
     with serving(hf_models=f"{wide}=feature-extraction:8192") as served:
-        with raw_stream(served.port, path=path, rcvbuf=4096) as sock:
+        with raw_upgrade(served.port, path, rcvbuf=4096) as sock:
             frames = [f"Bearer {TOKEN}".encode()]
             frames += [b'{"id": %d, "inputs": "item %d"}' % (n, n) for n in range(60)]
             sock.sendall(b"".join(frame(f) for f in frames))  # 2 KB: one read takes it all
@@ -788,7 +765,7 @@ def test_a_stalled_reader_is_dropped_and_its_results_kept(
     wide = "mock/wide"  # results of about 85 KB each fill the socket buffers quickly
     path = f"/bulk/stream/cpu/{wide}"
     with serving(hf_models=f"{wide}=feature-extraction:4096") as served:
-        sock = raw_stream(served.port, path=path, rcvbuf=4096)
+        sock = raw_upgrade(served.port, path, rcvbuf=4096)
         try:
             frames = [frame(f"Bearer {TOKEN}".encode())]
             frames += [frame(b'{"id": %d, "inputs": "item %d"}' % (n, n)) for n in range(300)]

@@ -7,7 +7,6 @@ Every wait is bounded: client calls carry timeouts and every server view ends on
 
 from __future__ import annotations
 
-import base64
 import functools
 import logging
 import os
@@ -42,6 +41,7 @@ from mockserver.websocket import (
     is_websocket_request,
 )
 from tests.serverproc import free_port
+from tests.wsclient import raw_upgrade
 
 SAMPLE_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 section 1.3
 VIEW_LIMIT = 20.0  # no server view outlives this, whatever a test does
@@ -429,27 +429,9 @@ def _connect(port: int, path: str) -> ClientConnection:
     )
 
 
-def _raw_upgrade(port: int, path: str) -> socket.socket:
-    """A raw client after the handshake: it reads and writes only what the test says."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    sock.sendall(request.encode())
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):  # a byte at a time: no frame is read by mistake
-        byte = sock.recv(1)
-        assert byte, f"connection closed during the handshake: {head!r}"
-        head += byte
-    assert head.startswith(b"HTTP/1.1 101 "), head
-    return sock
-
-
 def _nothing_after_the_close_frame(port: int) -> None:
     """After the server's close frame and our reply, the stream ends: no HTTP status line."""
-    with _raw_upgrade(port, "/echo") as sock:
+    with raw_upgrade(port, "/echo") as sock:
         sock.sendall(_client_frame(0x1, b"close:4003:bye"))
         expected = b"\x88\x05" + struct.pack("!H", 4003) + b"bye"
         received = b""
@@ -530,7 +512,7 @@ def test_werkzeug_send_blocks_then_times_out_for_a_client_that_does_not_read(
     werkzeug: tuple[Flask, int],
 ) -> None:
     app, port = werkzeug
-    with _raw_upgrade(port, "/flood?n=256"):  # never reads
+    with raw_upgrade(port, "/flood?n=256"):  # never reads
         record = _event(app, "flood", timeout=15)
     assert record["error"] == "SendTimeout" and record["code"] == 1006
     assert record["sent"] < 64  # kernel buffers hold a few MiB, never the 256 MiB asked
@@ -541,7 +523,7 @@ def test_werkzeug_flooding_client_is_held_back_by_tcp(werkzeug: tuple[Flask, int
     app, port = werkzeug
     frame = _client_frame(0x2, b"y" * 65536)
     sent = 0
-    with _raw_upgrade(port, "/count") as sock:
+    with raw_upgrade(port, "/count") as sock:
         sock.settimeout(0.5)
         with pytest.raises(TimeoutError):  # the server reads nothing: our sends must stall
             while sent < 1024:  # 64 MiB would mean the server buffers for the client
@@ -649,7 +631,7 @@ def test_gunicorn_send_times_out_for_a_client_that_does_not_read(
     gunicorn: tuple[int, Path],
 ) -> None:
     port, log = gunicorn
-    with _raw_upgrade(port, "/flood?n=256"):
+    with raw_upgrade(port, "/flood?n=256"):
         record = _gunicorn_events(port, "flood", timeout=15)
     assert record["error"] == "SendTimeout" and record["sent"] < 64
     assert "Traceback" not in log.read_text()
