@@ -19,6 +19,7 @@ from .engine.core import Engine
 from .engine.fetch import Resolver
 from .engine.journal import Journal
 from .engine.scheduler import Scheduler
+from .engine.sidecars import SidecarIndex
 from .engine.store import JobStore, open_store
 from .engine.webhooks import (
     HostAllowList,
@@ -32,7 +33,7 @@ from .engine.webhooks import (
 from .inference.service import InferenceService
 from .settings import Settings
 
-__all__ = ["SAMPLES_DIR", "Runtime", "Service", "build_resolver"]
+__all__ = ["SAMPLES_DIR", "Runtime", "Service", "build_resolver", "media_roots"]
 
 #: The sample media bundled with the package: where media URLs resolve by default.
 SAMPLES_DIR = Path(__file__).with_name("_samples")
@@ -60,6 +61,8 @@ class Runtime:
     journal: Journal
     inference: InferenceService
     media: Resolver
+    #: Sidecar text of known media by content (uploads carry no name to find a sidecar by).
+    sidecars: SidecarIndex
     started_at: float = field(default_factory=time.time)
     running: bool = False
     #: What providers publish for the rest of the server (``"xai.grpc_port"`` for health).
@@ -113,7 +116,15 @@ class Runtime:
         )
         inference.on_settled(engine.release_held)
         return cls(
-            settings, store, engine, outbox, scheduler, journal, inference, build_resolver(settings)
+            settings,
+            store,
+            engine,
+            outbox,
+            scheduler,
+            journal,
+            inference,
+            build_resolver(settings),
+            SidecarIndex(media_roots(settings)),
         )
 
     def start(self) -> None:
@@ -143,6 +154,11 @@ class Runtime:
         self.scheduler.forget(tenant)
         self.engine.reset(tenant)
         self.journal.clear(tenant)
+
+
+def media_roots(settings: Settings) -> list[Path]:
+    """Where local media lives: ``--media-dir``, else the bundled samples."""
+    return [Path(settings.media_dir) if settings.media_dir else SAMPLES_DIR]
 
 
 def build_resolver(settings: Settings) -> Resolver:

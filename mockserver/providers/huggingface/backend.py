@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...engine.records import Job
-from ...runtime import SAMPLES_DIR, Runtime
+from ...runtime import Runtime, media_roots
 from ..common import LifecycleChoice
 from . import bulk
 from .datasets import open_column
@@ -21,7 +21,6 @@ from .errors import HfError, bad_request, not_found
 from .registry import Model, Registry
 from .stream import StreamHub
 from .tasks import Shape, TaskCall, parse_item, parse_json, start
-from .transcripts import TranscriptIndex
 
 __all__ = ["DATASETS_DIR", "HfBackend"]
 
@@ -37,8 +36,8 @@ class HfBackend:
         self.runtime = runtime
         settings = runtime.settings
         self.registry = Registry(settings.hf_models)
-        self.media_roots = [Path(settings.media_dir) if settings.media_dir else SAMPLES_DIR]
-        self.transcripts = TranscriptIndex(self.media_roots)
+        self.media_roots = media_roots(settings)
+        self.transcripts = runtime.sidecars
         self.datasets = [Path(settings.hf_datasets)] if settings.hf_datasets else [DATASETS_DIR]
         self.hub = StreamHub(runtime.engine, self.stream_output)
         self.hooks = bulk.BulkHooks(runtime, self.registry, self.transcripts)

@@ -31,9 +31,9 @@ from .registry import Model
 from .tasks import TaskCall, parse_json, start
 
 if TYPE_CHECKING:
+    from ...engine.sidecars import SidecarIndex
     from ...runtime import Runtime
     from .registry import Registry
-    from .transcripts import TranscriptIndex
 
 __all__ = ["BULK", "BulkHooks", "bulk_name", "output_rows", "status_body"]
 
@@ -86,7 +86,7 @@ class BulkHooks:
     name = BULK
     lazy_results = False
 
-    def __init__(self, runtime: Runtime, registry: Registry, transcripts: TranscriptIndex) -> None:
+    def __init__(self, runtime: Runtime, registry: Registry, transcripts: SidecarIndex) -> None:
         self.runtime = runtime
         self.registry = registry
         self.transcripts = transcripts

@@ -28,9 +28,9 @@ from .errors import HfError, bad_request
 from .registry import Model
 
 if TYPE_CHECKING:
+    from ...engine.sidecars import SidecarIndex
     from ...inference.service import InferenceService
     from ...inference.text import TextModel
-    from .transcripts import TranscriptIndex
 
 __all__ = ["Pending", "Shape", "TaskCall", "parse_audio", "parse_item", "parse_json", "start"]
 
@@ -247,7 +247,7 @@ def start(
     *,
     seed: int = 0,
     shape: Shape = "legacy",
-    transcripts: TranscriptIndex | None = None,
+    transcripts: SidecarIndex | None = None,
 ) -> Pending:
     """Queue ``call`` on ``service`` and return at once."""
     task = call.model.task
@@ -448,7 +448,7 @@ def _projection(model_id: str, src: int, dims: int, device: str) -> Any:
 
 
 def _speech(
-    call: TaskCall, service: InferenceService, seed: int, transcripts: TranscriptIndex | None
+    call: TaskCall, service: InferenceService, seed: int, transcripts: SidecarIndex | None
 ) -> Pending:
     data: bytes = call.inputs
     text = transcripts.lookup(data) if transcripts is not None else None
