@@ -20,7 +20,7 @@ from .control.errors import render_error
 from .control.synthetic import SyntheticProvider
 from .engine.clock import Clock
 from .engine.webhooks import HttpClient
-from .providers import huggingface, hume, xai
+from .providers import edenai, huggingface, hume, xai
 from .providers.common import error_renderer_for
 from .runtime import Runtime
 from .settings import Settings
@@ -52,6 +52,7 @@ def create_app(
     hume.register(app, runtime)
     xai.register(app, runtime)
     huggingface.register(app, runtime)
+    edenai.register(app, runtime)
     _install_journal(app, runtime)
     app.register_error_handler(HTTPException, _http_error)
     if start:

@@ -87,6 +87,13 @@ def _hf_models(value: Any) -> str | None:
     return None
 
 
+def _eden_key(value: Any) -> str | None:
+    """Refuse an unreadable or non-RSA webhook signing key at start-up."""
+    from .providers.edenai.signing import check_key_file
+
+    return check_key_file(str(value))
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("host", str, "Address to bind (loopback by default)."),
     Option("port", int, "HTTP port (0 picks a free one).", check=_port),
@@ -186,6 +193,26 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("hf_datasets", str, "Directory of local datasets for bulk jobs (default: bundled)."),
     Option("hf_bulk_dir", str, "Where bulk job output datasets are written (default: temp)."),
+    Option(
+        "eden_final_status",
+        str,
+        "Eden AI per-provider final_status words: edenai (succeeded/failed, as live) or spec "
+        "(the spec's literal sucess/fail).",
+        choices=("edenai", "spec"),
+    ),
+    Option(
+        "eden_list_state",
+        str,
+        "Eden AI job lists: refreshed (a job's state as of its last GET or webhook, as live) "
+        "or live (the engine's state now).",
+        choices=("refreshed", "live"),
+    ),
+    Option(
+        "eden_signing_key",
+        str,
+        "PEM RSA private key that signs Eden AI webhooks (default: generated, kept in the store).",
+        check=_eden_key,
+    ),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -229,6 +256,9 @@ class Settings:
     hf_cold_start: float = 0.0
     hf_datasets: str | None = None
     hf_bulk_dir: str | None = None
+    eden_final_status: str = "edenai"
+    eden_list_state: str = "refreshed"
+    eden_signing_key: str | None = None
     config: str | None = None
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 

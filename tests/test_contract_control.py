@@ -69,10 +69,14 @@ def test_operations_have_unique_camel_case_ids_tags_and_summaries(spec: dict[str
         assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation["operationId"])
         assert operation["summary"], (method, template)
         assert operation["tags"] and set(operation["tags"]) <= declared_tags, (method, template)
-    assert len(ids) == len(set(ids)) == 24
+    assert len(ids) == len(set(ids)) == 26
 
 
-def test_admin_token_is_required_everywhere_but_health(spec: dict[str, Any]) -> None:
+def test_admin_token_is_required_everywhere_but_health_and_eden_public_files(
+    spec: dict[str, Any],
+) -> None:
+    """Health is polled while starting; Eden's public key and result files are fetched by
+    webhook receivers and clients that hold no admin token (Eden hosts them publicly)."""
     schemes = spec["components"]["securitySchemes"]
     assert schemes["adminToken"] == {**schemes["adminToken"], "type": "http", "scheme": "bearer"}
     assert (schemes["adminTokenHeader"]["in"], schemes["adminTokenHeader"]["name"]) == (
@@ -81,7 +85,7 @@ def test_admin_token_is_required_everywhere_but_health(spec: dict[str, Any]) -> 
     )
     assert spec["security"] == [{"adminToken": []}, {"adminTokenHeader": []}]
     open_ops = [op["operationId"] for _, _, op in iter_operations(spec) if "security" in op]
-    assert open_ops == ["getHealth"]
+    assert sorted(open_ops) == ["getEdenResource", "getEdenWebhookKey", "getHealth"]
     assert find_operation(spec, "GET", "/_mock/health").spec["security"] == []
 
 
@@ -518,6 +522,22 @@ def contracts_are_served(api: ControlApi) -> None:
         assert api.call("GET", f"/_mock/contracts/{name}", 404)["error"]["code"] == (
             "contract_not_found"
         )
+
+
+@scenario(admin_token=ADMIN_TOKEN)
+def eden_public_key_and_files_need_no_token(api: ControlApi) -> None:
+    key = api.call("GET", "/_mock/edenai/webhook-key")
+    assert key["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert (key["signature_header"], key["encoding"]) == ("x-edenai-signature", "hex")
+    pem = api.call("GET", "/_mock/edenai/webhook-key", query={"format": "pem"})
+    assert pem.decode() == key["public_key"]
+
+    job = api.runtime.engine.submit("acme", "edenai", attrs={"subfeature": "audio/x"})
+    api.runtime.store.put_blob(f"{job.id}/resources/amazon-speech.wav", b"RIFF....WAVE")
+    got = api.call("GET", f"/_mock/edenai/resources/{job.id}/amazon-speech.wav")
+    assert got == b"RIFF....WAVE"
+    for path in (f"{job.id}/nope.wav", "unknown/amazon-speech.wav"):
+        api.call("GET", f"/_mock/edenai/resources/{path}", 404)
 
 
 @scenario(admin_token=ADMIN_TOKEN)
