@@ -129,11 +129,11 @@ SUBFEATURES: dict[str, Subfeature] = {
             (
                 Param("text", "str", required=True, max_length=100_000),
                 Param("language", "str"),
-                Param("option", "str", default="FEMALE", choices=("MALE", "FEMALE")),
+                Param("option", "str", default="", choices=("MALE", "FEMALE")),
                 Param("rate", "int", default=0, minimum=-100, maximum=100),
                 Param("pitch", "int", default=0, minimum=-100, maximum=100),
                 Param("volume", "int", default=0, minimum=-100, maximum=100),
-                Param("audio_format", "str", default="mp3", choices=("mp3", "wav", "ogg")),
+                Param("audio_format", "str", default="", choices=("mp3", "wav", "ogg")),
                 Param("sampling_rate", "int", default=0, minimum=0, maximum=48000),
             ),
             "text",

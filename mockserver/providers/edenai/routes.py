@@ -12,7 +12,8 @@ files (``audio_resource_url``, ``video_resource_url``, ``document_url``) results
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import FileStorage
@@ -31,8 +32,22 @@ UPLOAD_LIMITS = Limits()
 #: Uploads bigger than this are not hashed to look up a sidecar (fixtures are small).
 SIDECAR_LOOKUP_BYTES = 64 << 20
 
+View = TypeVar("View", bound=Callable[..., Response])
+
 bp = Blueprint("edenai", __name__, url_prefix=PREFIX)
 mock_bp = Blueprint("edenai_mock", __name__, url_prefix="/_mock/edenai")
+
+
+def both(rule: str, methods: list[str]) -> Callable[[View], View]:
+    """Route ``rule`` and ``rule/`` alike. Werkzeug's ``strict_slashes=False`` matches both,
+    but answers a wrong method on the slash-less form with 404 instead of 405."""
+
+    def register(view: View) -> View:
+        bp.add_url_rule(rule, view_func=view, methods=methods)
+        bp.add_url_rule(rule + "/", view_func=view, methods=methods)
+        return view
+
+    return register
 
 
 def backend() -> EdenBackend:
@@ -89,7 +104,7 @@ def render_http_error(status: int, message: str) -> Response:
 # --- launch, list, delete ---------------------------------------------------------------------
 
 
-@bp.route("/<feature>/<name>/", methods=["GET", "POST", "DELETE"], strict_slashes=False)
+@both("/<feature>/<name>", ["GET", "POST", "DELETE"])
 def jobs(feature: str, name: str) -> Response:
     sub = subfeature(feature, name)
     if request.method == "GET":
@@ -224,7 +239,7 @@ def _file_input(sub: Subfeature, launch: Launch, upload: FileStorage | None) -> 
 # --- get --------------------------------------------------------------------------------------
 
 
-@bp.get("/<feature>/<name>/<public_id>/", strict_slashes=False)
+@both("/<feature>/<name>/<public_id>", ["GET"])
 def get_job(feature: str, name: str, public_id: str) -> Response:
     sub = subfeature(feature, name)
     job = backend().find(tenant(), sub, public_id)
@@ -250,9 +265,7 @@ def batch_subfeature(feature: str, name: str) -> Subfeature:
     return sub
 
 
-@bp.route(
-    "/<feature>/<name>/batch/<batch>/", methods=["GET", "POST", "DELETE"], strict_slashes=False
-)
+@both("/<feature>/<name>/batch/<batch>", ["GET", "POST", "DELETE"])
 def batch(feature: str, name: str, batch: str) -> Response:
     sub = batch_subfeature(feature, name)
     if request.method == "POST":
