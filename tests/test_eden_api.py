@@ -392,38 +392,35 @@ def test_text_to_speech_needs_text_and_takes_no_file(
     assert fake.calls[0][1] == Input()
 
 
-def test_custom_document_parsing_queries_must_be_query_objects(client: FlaskClient) -> None:
+def test_custom_document_parsing_queries_must_be_query_objects(
+    client: FlaskClient, fake: FakeBuilders
+) -> None:
     path = "/v2/ocr/custom_document_parsing_async"
     pdf = b"%PDF-1.4\n%%EOF\n"
-    for queries, expected in (
-        ("[]", 'Expected a list of {"query": "...", "pages": "1-3"} objects.'),
-        ('[{"pages": "1"}]', 'Expected a list of {"query": "...", "pages": "1-3"} objects.'),
-        ('[{"query": " "}]', "A query may not be blank."),
-    ):
-        errors = field_errors(
-            client.post(
-                path,
-                headers=AUTH,
-                data={
-                    "providers": "amazon",
-                    "queries": queries,
-                    "file": (io.BytesIO(pdf), "a.pdf"),
-                },
-                content_type="multipart/form-data",
-            )
+
+    def send(queries: str) -> Any:
+        return client.post(
+            path,
+            headers=AUTH,
+            data={"providers": "amazon", "queries": queries, "file": (io.BytesIO(pdf), "a.pdf")},
+            content_type="multipart/form-data",
         )
-        assert errors == {"queries": [expected]}
-    ok = client.post(
-        path,
-        headers=AUTH,
-        data={
-            "providers": "amazon",
-            "queries": '[{"query": "What is the total?", "pages": "1"}]',
-            "file": (io.BytesIO(pdf), "a.pdf"),
-        },
-        content_type="multipart/form-data",
-    )
-    assert ok.status_code == 200
+
+    for queries, expected in (
+        ("[]", "Queries must be a non-empty list of {query, pages} objects."),
+        ('[{"pages": "1"}]', "Each query must be an object with a 'query' string."),
+        ('[{"query": " "}]', "A query must not be empty."),
+        ("{oops", "Queries must be a JSON list of {query, pages} objects."),
+    ):
+        assert field_errors(send(queries)) == {"queries": [expected]}
+    # The spec's own example is a Python literal; bare strings get every page.
+    assert send("[{'query': 'What is the total?', 'pages': '1'}, 'Who pays?']").status_code == 200
+    assert fake.calls == []
+    get(client, client.get(path, headers=AUTH).get_json()["jobs"][0]["public_id"], path)
+    assert fake.calls[0][0].params["queries"] == [
+        {"query": "What is the total?", "pages": "1"},
+        {"query": "Who pays?", "pages": "1-*"},
+    ]
 
 
 # --- lifecycle and results ----------------------------------------------------------------------

@@ -23,7 +23,7 @@ __all__ = [
     "find",
 ]
 
-ParamKind = Literal["str", "int", "bool", "json", "list", "url"]
+ParamKind = Literal["str", "int", "bool", "json", "list", "url", "raw"]
 Family = Literal["audio", "image", "video", "document"]
 
 
@@ -32,7 +32,8 @@ class Param:
     """One request field: how to coerce it from a form or JSON value, and its limits.
 
     ``json`` fields arrive as a JSON string in multipart forms and as any JSON value in a JSON
-    body; ``list`` fields as a comma-separated string, a JSON list, or a Python list repr.
+    body; ``list`` fields as a comma-separated string, a JSON list, or a Python list repr;
+    ``raw`` fields are passed on as sent, for a check of their own (``queries``).
     """
 
     name: str
@@ -168,8 +169,8 @@ SUBFEATURES: dict[str, Subfeature] = {
             ("amazon", "extracta"),
             (
                 _FILE_PASSWORD,
-                Param("queries", "json", required=True),
-                Param("forms_only", "bool", default=False),
+                Param("queries", "raw", required=True),
+                Param("convert_to_pdf", "bool", default=False),
             ),
             "file",
             _DOCUMENT,

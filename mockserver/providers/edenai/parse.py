@@ -115,6 +115,8 @@ def _coerce(param: Param, value: Any, errors: FieldErrors, form: bool) -> Any:
         if items is None:
             return fail(f'Expected a list of items but got type "{type(value).__name__}".')
         return tuple(items)
+    if param.kind == "raw":
+        return value
     if param.kind == "json":
         if form and isinstance(value, str):
             try:

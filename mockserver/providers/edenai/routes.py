@@ -180,24 +180,12 @@ def _check_inputs(
         elif upload is None and not url and "file_url" not in errors:
             errors.setdefault("file", []).append("Please provide a file or a file_url.")
     if sub.path == "ocr/custom_document_parsing_async" and "queries" not in errors:
-        problem = _queries_problem(launch.params.get("queries"))
-        if problem:
-            errors.setdefault("queries", []).append(problem)
+        from .features.ocr import parse_queries  # the builder's own reading of the field
 
-
-def _queries_problem(queries: Any) -> str | None:
-    """``queries`` is a non-empty list of ``{"query": str, "pages": str?}`` (the spec's shape)."""
-    shape = 'Expected a list of {"query": "...", "pages": "1-3"} objects.'
-    if not isinstance(queries, list) or not queries:
-        return shape
-    for entry in queries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("query"), str):
-            return shape
-        if not entry["query"].strip():
-            return "A query may not be blank."
-        if "pages" in entry and not isinstance(entry["pages"], (str, type(None))):
-            return shape
-    return None
+        try:
+            launch.params["queries"] = parse_queries(launch.params.get("queries"))
+        except ValueError as exc:
+            errors.setdefault("queries", []).append(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
 
 
 def _file_input(sub: Subfeature, launch: Launch, upload: FileStorage | None) -> FileInput | None:
