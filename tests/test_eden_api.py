@@ -763,3 +763,57 @@ def test_a_batch_pages_by_fifty(client: FlaskClient) -> None:
     second = client.get(f"{BATCH}/big/", headers=AUTH, query_string={"page": "2"}).get_json()
     assert (second["total"], second["last_page"], second["From"], second["to"]) == (51, 2, 51, 51)
     assert second["prev_page_url"].endswith("?page=1") and second["next_page_url"] is None
+
+
+def test_number_fields_and_an_optional_starting_image(
+    client: FlaskClient, fake: FakeBuilders
+) -> None:
+    qa = "/v2/video/question_answer_async"
+    video = {"file_url": "https://example.com/video/two_faces.mp4"}
+    errors = field_errors(
+        client.post(
+            qa,
+            headers=AUTH,
+            json={"providers": "google", "text": "Who?", "temperature": 2, **video},
+        )
+    )
+    assert errors == {"temperature": ["Ensure this value is less than or equal to 1."]}
+    errors = field_errors(
+        client.post(
+            qa,
+            headers=AUTH,
+            json={"providers": "google", "text": "Who?", "temperature": "hot", **video},
+        )
+    )
+    assert errors == {"temperature": ["A valid number is required."]}
+    ok = client.post(
+        qa,
+        headers=AUTH,
+        json={"providers": "google", "text": "Who?", "temperature": "0.5", **video},
+    )
+    assert ok.status_code == 200
+
+    generation = "/v2/video/generation_async"
+    assert (
+        client.post(
+            generation, headers=AUTH, json={"providers": "openai", "text": "a red ball"}
+        ).status_code
+        == 200
+    )
+    image = client.post(
+        generation,
+        headers=AUTH,
+        json={
+            "providers": "openai",
+            "text": "a red ball",
+            "file_url": "https://example.com/face_smile.png",
+        },
+    )
+    assert image.status_code == 200
+    assert field_errors(
+        client.post(generation, headers=AUTH, json={"providers": "openai", "text": "x", **video})
+    ) == {
+        "file_url": ["Unsupported file type 'video/mp4': video/generation_async takes image files."]
+    }
+    get(client, image.get_json()["public_id"], generation)
+    assert fake.calls[-1][1].media_type == "image/png"

@@ -23,7 +23,7 @@ __all__ = [
     "find",
 ]
 
-ParamKind = Literal["str", "int", "bool", "json", "list", "url", "raw"]
+ParamKind = Literal["str", "int", "float", "bool", "json", "list", "url", "raw"]
 Family = Literal["audio", "image", "video", "document"]
 
 
@@ -41,8 +41,8 @@ class Param:
     default: Any = None
     required: bool = False
     choices: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
     max_length: int | None = None
 
 
@@ -54,8 +54,9 @@ class Subfeature:
     providers: tuple[str, ...]
     #: Fields this subfeature adds to :data:`COMMON_PARAMS`.
     params: tuple[Param, ...] = ()
-    #: ``file``: a ``file`` part or ``file_url`` is required; ``text``: neither is taken.
-    input: Literal["file", "text"] = "file"
+    #: ``file``: a ``file`` part or ``file_url`` is required; ``text``: neither is taken;
+    #: ``optional``: either may come (video generation's starting image).
+    input: Literal["file", "text", "optional"] = "file"
     #: The media families a file may be (sniffed from its bytes, never its name).
     media: tuple[Family, ...] = ()
 
@@ -187,8 +188,8 @@ SUBFEATURES: dict[str, Subfeature] = {
             "question_answer_async",
             ("google",),
             Param("text", "str", required=True, max_length=4000),
-            Param("temperature", "str", default="0"),
-            Param("max_tokens", "int", default=4096, minimum=1, maximum=32768),
+            Param("temperature", "float", default=0.0, minimum=0, maximum=1),
+            Param("max_tokens", "int", minimum=1, maximum=3_000_000),
         ),
         _video("deepfake_detection_async", ("sightengine",)),
         Subfeature(
@@ -197,12 +198,13 @@ SUBFEATURES: dict[str, Subfeature] = {
             ("microsoft", "google", "openai", "minimax", "amazon", "bytedance"),
             (
                 Param("text", "str", required=True, max_length=2000),
-                Param("duration", "int", default=6, minimum=1, maximum=60),
-                Param("fps", "int", default=24, minimum=1, maximum=60),
+                Param("duration", "int", default=6, minimum=1),
+                Param("fps", "int", default=24, minimum=1),
                 Param("dimension", "str", default="1280x720"),
                 Param("seed", "int", default=12, minimum=0, maximum=2_147_483_646),
             ),
-            "text",
+            "optional",
+            ("image",),
         ),
     )
 }

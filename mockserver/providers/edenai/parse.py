@@ -106,10 +106,24 @@ def _coerce(param: Param, value: Any, errors: FieldErrors, form: bool) -> Any:
             return fail("A valid integer is required.")
         number = int(text)
         if param.minimum is not None and number < param.minimum:
-            return fail(f"Ensure this value is greater than or equal to {param.minimum}.")
+            return fail(f"Ensure this value is greater than or equal to {param.minimum:g}.")
         if param.maximum is not None and number > param.maximum:
-            return fail(f"Ensure this value is less than or equal to {param.maximum}.")
+            return fail(f"Ensure this value is less than or equal to {param.maximum:g}.")
         return number
+    if param.kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return fail("A valid number is required.")
+        try:
+            real = float(value)
+        except ValueError:
+            return fail("A valid number is required.")
+        if real != real or real in (float("inf"), float("-inf")):
+            return fail("A valid number is required.")
+        if param.minimum is not None and real < param.minimum:
+            return fail(f"Ensure this value is greater than or equal to {param.minimum:g}.")
+        if param.maximum is not None and real > param.maximum:
+            return fail(f"Ensure this value is less than or equal to {param.maximum:g}.")
+        return real
     if param.kind == "list":
         items = _as_list(value)
         if items is None:

@@ -190,7 +190,7 @@ def _check_inputs(
 
 def _file_input(sub: Subfeature, launch: Launch, upload: FileStorage | None) -> FileInput | None:
     """Read the upload, or resolve ``file_url`` now (Eden downloads it at launch)."""
-    if sub.input != "file":
+    if sub.input == "text" or (upload is None and not launch.params.get("file_url")):
         return None
     media = runtime().media
     if upload is not None:
