@@ -57,3 +57,19 @@ def test_hf_benchmark_smoke_run_reports_every_figure() -> None:
         assert run["items"] == 50 * run["streams"] and run["errors"] == 0
         assert run["results_per_s"] > 0 and run["latency_ms"]["p95"] >= run["latency_ms"]["p50"]
     assert report["http_task"]["requests_per_s"] > 0
+
+
+def test_eden_benchmark_smoke_run_reports_every_figure() -> None:
+    cmd = [sys.executable, str(ROOT / "benchmarks/bench_eden.py"), "--quick"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for figure in (
+        "launch (multipart",
+        "first read",
+        "stored",
+        "webhook signature",
+        "key generation",
+    ):
+        assert figure in proc.stdout
+    assert proc.stdout.count("launch to finished") == 5
+    assert "refused" not in proc.stdout

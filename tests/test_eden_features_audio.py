@@ -381,3 +381,29 @@ def test_tts_decodes_to_finite_samples_with_headroom(service: InferenceService) 
         samples = np.concatenate([f.to_ndarray().ravel() for f in container.decode(audio=0)])
     peak = np.abs(samples.astype(np.float64)).max() / 32768
     assert np.isfinite(peak) and 0.5 < peak < 1.0  # -6 dBFS peak raised by +6 dB
+
+
+def test_a_launchs_providers_share_one_analysis_of_the_file(service: InferenceService) -> None:
+    """``features.base.analysed``: one run per content and arguments; failures are not kept."""
+    from mockserver.providers.edenai.features.base import analysed, forget_analyses
+
+    runs: list[tuple[bytes, int]] = []
+
+    def measure(data: bytes, n: int, *, device: object = None) -> int:
+        runs.append((data, n))
+        if n < 0:
+            raise ValueError("bad")
+        return len(data) * n
+
+    forget_analyses()
+    assert [analysed(service, measure, b"abc", 2) for _ in range(13)] == [6] * 13
+    assert analysed(service, measure, b"abd", 2) == 6 and analysed(service, measure, b"abc", 3) == 9
+    assert runs == [(b"abc", 2), (b"abd", 2), (b"abc", 3)]
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            analysed(service, measure, b"abc", -1)
+    assert len(runs) == 5
+    for n in range(10):  # the oldest of more than eight are dropped
+        analysed(service, measure, b"x", 10 + n)
+    analysed(service, measure, b"abc", 2)
+    assert runs[-1] == (b"abc", 2)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from ....inference.affect import jitter, seed_key
 from ....inference.service import InferenceService
-from .base import Builder, Call, FeatureError, Input, Output
+from .base import Builder, Call, FeatureError, Input, Output, analysed
 
 if TYPE_CHECKING:
     from ....inference.audio import AudioAnalysis
@@ -136,7 +136,8 @@ def speech_to_text(call: Call, inp: Input, service: InferenceService) -> Output:
     if call.provider == "amazon":
         speakers = max(speakers, 2)  # Eden raises MaxSpeakerLabels below 2 for Transcribe [SRC]
     _check_vocabulary(call)
-    analysis = service.media(
+    analysis = analysed(
+        service,
         _analyse,
         data,
         inp.filename or "",
@@ -145,7 +146,7 @@ def speech_to_text(call: Call, inp: Input, service: InferenceService) -> Output:
         speakers,
         call.params.get("language") or None,
         inp.media_type or "",
-    ).result()
+    )
     heard = _heard(call, analysis)
     fmt = _FORMATS.get(call.provider, _generic)
     fields, original = fmt(call, heard, data)

@@ -41,7 +41,7 @@ from ....inference.ocr_types import Box, Line
 from ....inference.ocr_video import VideoTextResult, read_video_text
 from ....inference.service import InferenceService
 from ....inference.vision_decode import MediaDecodeError
-from .base import Builder, Call, FeatureError, Input, Output
+from .base import Builder, Call, FeatureError, Input, Output, analysed
 
 __all__ = ["BUILDERS", "PAGE_PRICES", "VIDEO_PRICES", "parse_queries"]
 
@@ -83,18 +83,24 @@ def _uid(call: Call, *key: object) -> str:
     return str(uuid.uuid5(uuid.UUID(call.public_id), json.dumps([call.provider, *key])))
 
 
+def _read_document(
+    data: bytes, password: str | None, sidecar: str | None, *, device: Any = None
+) -> Document:
+    return read_document(data, password=password, sidecar=sidecar, device=device)
+
+
 def _read(call: Call, source: Input, service: InferenceService) -> Document:
     if not source.data:
         raise FeatureError("no file to analyse", type="ProviderInvalidInputError")
     password = call.params.get("file_password")
-    future = service.media(
-        read_document,
-        source.data,
-        password=password if isinstance(password, str) and password else None,
-        sidecar=source.sidecar,
-    )
     try:
-        return future.result()
+        return analysed(
+            service,
+            _read_document,
+            source.data,
+            password if isinstance(password, str) and password else None,
+            source.sidecar,
+        )
     except PasswordProtected as exc:
         raise FeatureError(str(exc), type="ProviderInvalidInputFilePasswordError") from None
     except UnreadableDocument as exc:
@@ -580,7 +586,7 @@ def text_detection_async(call: Call, source: Input, service: InferenceService) -
     if not source.data:
         raise FeatureError("no file to analyse", type="ProviderInvalidInputError")
     try:
-        result: VideoTextResult = service.media(read_video_text, source.data).result()
+        result: VideoTextResult = analysed(service, read_video_text, source.data)
     except MediaDecodeError as exc:
         raise FeatureError(str(exc), type="ProviderInvalidInputFileFormatError") from None
     texts: list[dict[str, Any]] = [

@@ -60,7 +60,7 @@ from ....inference.video_scene import (
 )
 from ....inference.video_synth import MAX_FPS, MAX_SECONDS, synthesize
 from ....inference.vision_decode import MediaDecodeError
-from .base import Builder, Call, FeatureError, Input, Output
+from .base import Builder, Call, FeatureError, Input, Output, analysed
 
 __all__ = ["BUILDERS", "PRICE_PER_MINUTE", "PRICE_PER_SECOND"]
 
@@ -103,7 +103,7 @@ def _analyse(call: Call, inp: Input, service: InferenceService) -> SceneAnalysis
     if not inp.data:
         raise FeatureError(f"{call.provider}: no video file was given")
     try:
-        return service.media(analyse_scene, inp.data).result()
+        return analysed(service, analyse_scene, inp.data)
     except (VideoDecodeError, MediaDecodeError) as exc:
         raise FeatureError(f"{call.provider}: unable to decode video: {exc}") from None
 
