@@ -817,3 +817,19 @@ def test_number_fields_and_an_optional_starting_image(
     }
     get(client, image.get_json()["public_id"], generation)
     assert fake.calls[-1][1].media_type == "image/png"
+
+
+def test_the_journal_names_each_operation(client: FlaskClient) -> None:
+    public_id = launch(client)["public_id"]
+    get(client, public_id)
+    client.get(STT, headers=AUTH)
+    client.delete(STT, headers=AUTH)
+    client.get(f"{BATCH}/none/", headers=AUTH)
+    entries = client.get("/_mock/journal").get_json()["entries"]
+    assert [(e["provider"], e["operation"], e["tenant"]) for e in reversed(entries)] == [
+        ("edenai", "launch", KEY),
+        ("edenai", "get", KEY),
+        ("edenai", "list", KEY),
+        ("edenai", "delete_all", KEY),
+        ("edenai", "batch_get", KEY),
+    ]

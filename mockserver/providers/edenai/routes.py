@@ -67,10 +67,23 @@ def subfeature(feature: str, name: str) -> Subfeature:
     return sub
 
 
+#: Journal names of the operations: (view, method) -> operation.
+_OPERATIONS = {
+    ("jobs", "POST"): "launch",
+    ("jobs", "GET"): "list",
+    ("jobs", "DELETE"): "delete_all",
+    ("get_job", "GET"): "get",
+    ("batch", "POST"): "batch_launch",
+    ("batch", "GET"): "batch_get",
+    ("batch", "DELETE"): "batch_delete",
+}
+
+
 @bp.before_request
 def _authenticate() -> Response | None:
     """``Authorization: Bearer <key>``; the key is the tenant."""
-    note_request(NAME, request.endpoint.rpartition(".")[2] if request.endpoint else "unknown")
+    view = request.endpoint.rpartition(".")[2] if request.endpoint else "unknown"
+    note_request(NAME, _OPERATIONS.get((view, request.method), view))
     scheme, _, key = request.headers.get("Authorization", "").strip().partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
