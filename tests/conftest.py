@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mockserver.app import create_app
+from mockserver.inference.service import InferenceService
 from mockserver.runtime import Runtime
 from mockserver.settings import Settings
 from tests.receiver import Receiver, serving
@@ -41,6 +42,15 @@ class RecordingClient:
         self.calls.append({"url": url, "body": body, "headers": dict(headers)})
         status = self.statuses.pop(0) if self.statuses else 200
         return self._response(status, {}, b"ok")
+
+
+@pytest.fixture(scope="module")
+def inference() -> Iterator[InferenceService]:
+    """A CPU inference service with its model loaded, shared by a module's tests."""
+    service = InferenceService("cpu")
+    service.wait_ready(120)
+    yield service
+    service.close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import base64
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ import pytest
 
 from mockserver.inference.audio import analyse_audio
 from mockserver.inference.service import InferenceService
-from mockserver.providers.edenai.catalog import SUBFEATURES
 from mockserver.providers.edenai.features import builder
 from mockserver.providers.edenai.features.audio import BUILDERS
 from mockserver.providers.edenai.features.base import Call, FeatureError, Input, Output
+from tests.eden_helpers import Sink, params
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIO = ROOT / "fixtures" / "media" / "audio"
@@ -34,29 +33,9 @@ DIARIZING = ("amazon", "deepgram", "google", "assembly", "gladia", "faker")
 
 
 @pytest.fixture(scope="module")
-def service() -> Iterator[InferenceService]:
-    svc = InferenceService("cpu")
-    svc.wait_ready(60)
-    yield svc
-    svc.close()
-
-
-class Sink:
-    """A resource sink that keeps what it is given and answers a fake URL."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[bytes, str]] = {}
-
-    def __call__(self, name: str, data: bytes, content_type: str) -> str:
-        self.files[name] = (data, content_type)
-        return f"http://mock.test/v2/resources/{name}"
-
-
-def params(subfeature: str, **overrides: Any) -> dict[str, Any]:
-    """Every field with its catalog default, as the backend passes them."""
-    out = {p.name: p.default for p in SUBFEATURES[subfeature].all_params()}
-    out.update(overrides)
-    return out
+def service(inference: InferenceService) -> InferenceService:
+    """The shared CPU service (``conftest.inference``), under this module's name for it."""
+    return inference
 
 
 def call(subfeature: str, provider: str, sink: Sink | None = None, **kw: Any) -> Call:

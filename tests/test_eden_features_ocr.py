@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from mockserver.inference.service import InferenceService
 from mockserver.providers.edenai.features import builder
 from mockserver.providers.edenai.features.base import Call, FeatureError, Input, Output
 from mockserver.providers.edenai.features.ocr import BUILDERS, parse_queries
+from tests.eden_helpers import Sink
 
 MEDIA = Path(__file__).resolve().parents[1] / "fixtures" / "media"
 DOCS = MEDIA / "documents"
@@ -25,20 +25,9 @@ PUBLIC_ID = "6f1c2b9e-3d4a-4e5f-9a8b-7c6d5e4f3a2b"
 
 
 @pytest.fixture(scope="module")
-def service() -> Iterator[InferenceService]:
-    svc = InferenceService("cpu", max_wait=0.02)
-    svc.wait_ready(120)
-    yield svc
-    svc.close()
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[bytes, str]] = {}
-
-    def __call__(self, name: str, data: bytes, content_type: str) -> str:
-        self.files[name] = (data, content_type)
-        return f"http://mock.test/v2/resources/{name}"
+def service(inference: InferenceService) -> InferenceService:
+    """The shared CPU service (``conftest.inference``), under this module's name for it."""
+    return inference
 
 
 def run(

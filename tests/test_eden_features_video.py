@@ -12,7 +12,6 @@ import importlib.util
 import io
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,11 +23,18 @@ from mockserver.inference.service import InferenceService
 from mockserver.providers.edenai.catalog import SUBFEATURES
 from mockserver.providers.edenai.features.base import Call, FeatureError, Input, Output
 from mockserver.providers.edenai.features.video import BUILDERS
+from tests.eden_helpers import Sink
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO = ROOT / "fixtures" / "media" / "video"
 TRUTH: dict[str, Any] = json.loads((VIDEO / "truth.json").read_text())
 PUBLIC_ID = "6f1c1f4e-8a53-4d36-9a54-0b9f0c0a1d2e"
+
+
+@pytest.fixture(scope="module")
+def service(inference: InferenceService) -> InferenceService:
+    """The shared CPU service (``conftest.inference``), under this module's name for it."""
+    return inference
 
 
 def load_script(name: str) -> ModuleType:
@@ -38,25 +44,6 @@ def load_script(name: str) -> ModuleType:
     sys.modules.setdefault(spec.name, module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[InferenceService]:
-    svc = InferenceService("cpu")
-    svc.wait_ready(120)
-    yield svc
-    svc.close()
-
-
-class Sink:
-    """Collects what builders store and hands out URLs, like the backend's resource store."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[bytes, str]] = {}
-
-    def __call__(self, name: str, data: bytes, content_type: str) -> str:
-        self.files[name] = (data, content_type)
-        return f"http://mock.local/v2/resources/{PUBLIC_ID}/{name}"
 
 
 def run(

@@ -29,6 +29,7 @@ __all__ = [
     "lifecycle_choice",
     "note_request",
     "runtime",
+    "submit_after_model",
 ]
 
 PROFILE_HEADER = "X-Mock-Profile"
@@ -109,3 +110,20 @@ class LazyHooks:
 
     def notifications(self, job: Job, view: JobState) -> Sequence[Any]:
         return ()
+
+
+def submit_after_model(runtime: Runtime, submit: Callable[[bool], Job]) -> Job:
+    """Store a job whose results need the model: ``submit(hold)`` holds it while the model
+    loads, so its timeline starts when results can be computed (Hume, Eden AI).
+
+    If the model finished loading while the job was being stored, the release pass may have
+    missed the job, so it is released here (``release_held`` is idempotent).
+    """
+    inference = runtime.inference
+    hold = not inference.ready
+    if hold:
+        inference.start()
+    job = submit(hold)
+    if hold and inference.ready:
+        runtime.engine.release_held()
+    return job

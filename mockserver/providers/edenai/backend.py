@@ -30,7 +30,7 @@ from ...engine.lifecycle import JobState
 from ...engine.media import Blob
 from ...engine.records import Job
 from ...runtime import Runtime
-from ..common import LazyHooks, LifecycleChoice
+from ..common import LazyHooks, LifecycleChoice, submit_after_model
 from .catalog import Subfeature
 from .errors import EdenError, bad_request, not_found
 from .parse import Launch
@@ -110,25 +110,23 @@ class EdenBackend:
             "base_url": base_url.rstrip("/"),
             "batch": batch,
         }
-        inference = self.runtime.inference
-        hold = not inference.ready
-        if hold:
-            inference.start()  # results need the model: hold the job until it has loaded
-        try:
-            job = self.engine.submit(
-                tenant,
-                NAME,
-                inputs=inputs,
-                attrs=attrs,
-                profile=choice.profile if choice else None,
-                overrides=choice.overrides if choice else None,
-                job_id=job_id,
-                hold=hold,
-            )
-        except ValueError as exc:  # a bad lifecycle override from X-Mock-Lifecycle
-            raise EdenError(400, {"non_field_errors": [str(exc)]}) from None
-        if hold and inference.ready:
-            self.engine.release_held()  # the model loaded while the job was being stored
+
+        def submit(hold: bool) -> Job:
+            try:
+                return self.engine.submit(
+                    tenant,
+                    NAME,
+                    inputs=inputs,
+                    attrs=attrs,
+                    profile=choice.profile if choice else None,
+                    overrides=choice.overrides if choice else None,
+                    job_id=job_id,
+                    hold=hold,
+                )
+            except ValueError as exc:  # a bad lifecycle override from X-Mock-Lifecycle
+                raise EdenError(400, {"non_field_errors": [str(exc)]}) from None
+
+        job = submit_after_model(self.runtime, submit)
         return job
 
     # --- read ---------------------------------------------------------------------------------

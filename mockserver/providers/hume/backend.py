@@ -19,6 +19,7 @@ from ...engine.lifecycle import JobState
 from ...engine.media import Blob
 from ...engine.records import Job
 from ...runtime import Runtime
+from ..common import submit_after_model
 from .artifacts import build_artifacts, crop_path
 from .errors import HumeError
 from .render import failure_message, hume_status, job_json, ms, wire_source
@@ -89,27 +90,23 @@ class HumeBackend:
             inputs.append({"type": "file", **entry, "blob": key, "size": upload.blob.size})
         inputs.extend({"type": "text", "text": text} for text in request["text"])
         echo = {**request, "files": files}
-        inference = self.runtime.inference
-        hold = not inference.ready
-        if hold:
-            inference.start()  # results need the model: hold the job until it has loaded
-        try:
-            job = self.engine.submit(
-                tenant,
-                NAME,
-                inputs=inputs,
-                attrs={"request": echo},
-                profile=profile,
-                overrides=overrides,
-                job_id=job_id,
-                hold=hold,
-            )
-        except ValueError as exc:  # a bad lifecycle override from X-Mock-Lifecycle
-            raise HumeError(400, str(exc)) from None
-        if hold and inference.ready:
-            # The model finished loading while this job was being stored: its release pass
-            # may have missed the job, so release it now (release_held is idempotent).
-            self.engine.release_held()
+
+        def submit(hold: bool) -> Job:
+            try:
+                return self.engine.submit(
+                    tenant,
+                    NAME,
+                    inputs=inputs,
+                    attrs={"request": echo},
+                    profile=profile,
+                    overrides=overrides,
+                    job_id=job_id,
+                    hold=hold,
+                )
+            except ValueError as exc:  # a bad lifecycle override from X-Mock-Lifecycle
+                raise HumeError(400, str(exc)) from None
+
+        job = submit_after_model(self.runtime, submit)
         return job
 
     def find(self, tenant: str, job_id: str) -> Job:
