@@ -833,3 +833,11 @@ def test_the_journal_names_each_operation(client: FlaskClient) -> None:
         ("edenai", "delete_all", KEY),
         ("edenai", "batch_get", KEY),
     ]
+
+
+def test_a_full_reset_keeps_the_signing_key(client: FlaskClient, app: Flask) -> None:
+    before = public_key(client)
+    assert client.post("/_mock/reset").status_code == 200
+    runtime = app.extensions["mockserver"]
+    assert runtime.store.get_blob(KEY_BLOB) is not None
+    assert public_key(client) == before

@@ -69,6 +69,7 @@ class EdenBackend:
         self.live_list = settings.eden_list_state == "live"
         self.keys = KeyRing(runtime.store, settings.eden_signing_key)
         runtime.outbox.register_signer(SIGNER_NAME, EdenSigner(self.keys))
+        runtime.engine.on_reset(lambda tenant: self.keys.persist() if tenant is None else None)
         self.engine.register(self)
         self.engine.register(LazyHooks(BATCH_NAME))
 

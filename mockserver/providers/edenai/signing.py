@@ -67,6 +67,13 @@ class KeyRing:
             .decode("ascii")
         )
 
+    def persist(self) -> None:
+        """Put a generated key back in the store after a full reset emptied it: receivers keep
+        the public key they fetched, so a reset must not change it."""
+        with self._lock:
+            if self._key is not None and not self._path and self._store.get_blob(KEY_BLOB) is None:
+                self._store.put_blob(KEY_BLOB, _pem(self._key))
+
     def sign(self, body: bytes) -> str:
         """Hex PKCS#1 v1.5 signature of SHA-256(``body``)."""
         return self.private_key.sign(body, padding.PKCS1v15(), hashes.SHA256()).hex()
@@ -78,13 +85,16 @@ class KeyRing:
         if stored is not None:
             return _private_key(stored, "the job store")
         key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        self._store.put_blob(KEY_BLOB, pem)
+        self._store.put_blob(KEY_BLOB, _pem(key))
         return key
+
+
+def _pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def _private_key(pem: bytes, where: str) -> rsa.RSAPrivateKey:
