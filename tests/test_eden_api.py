@@ -841,3 +841,14 @@ def test_a_full_reset_keeps_the_signing_key(client: FlaskClient, app: Flask) -> 
     runtime = app.extensions["mockserver"]
     assert runtime.store.get_blob(KEY_BLOB) is not None
     assert public_key(client) == before
+
+
+def test_settings_choose_a_providers_model_and_keep_its_key(
+    client: FlaskClient, fake: FakeBuilders
+) -> None:
+    body = get(
+        client,
+        launch(client, providers="amazon,google", settings='{"google": "chirp"}')["public_id"],
+    )
+    assert list(body["results"]) == ["amazon", "google"]
+    assert [(c.provider, c.model) for c, _ in fake.calls] == [("amazon", None), ("google", "chirp")]

@@ -101,8 +101,10 @@ class EdenBackend:
                 "sidecar": file.sidecar,
                 "size": file.blob.size,
             }
+        chosen = launch.params.get("settings") or {}  # {"google": "latest_long"}: a model
         inputs = [
-            {"name": p.name, "provider": p.provider, "model": p.model} for p in launch.providers
+            {"name": p.name, "provider": p.provider, "model": p.model or _model(chosen, p.provider)}
+            for p in launch.providers
         ]
         attrs = {
             "subfeature": sub.path,
@@ -452,6 +454,12 @@ def _matches(
         and (public_id is None or row["public_id"] == public_id)
         and (name is None or row["name"] == name)
     )
+
+
+def _model(settings: Mapping[str, Any], provider: str) -> str | None:
+    """The model ``settings`` names for ``provider`` (the result stays keyed by provider)."""
+    model = settings.get(provider)
+    return model if isinstance(model, str) and model else None
 
 
 def _jsonable(value: Any) -> Any:
