@@ -852,3 +852,14 @@ def test_settings_choose_a_providers_model_and_keep_its_key(
     )
     assert list(body["results"]) == ["amazon", "google"]
     assert [(c.provider, c.model) for c, _ in fake.calls] == [("amazon", None), ("google", "chirp")]
+
+
+def test_a_batch_request_name_must_be_a_string(client: FlaskClient) -> None:
+    request = {"providers": "amazon", "file_url": "https://example.com/happy.wav", "name": ["x"]}
+    assert field_errors(client.post(f"{BATCH}/n/", headers=AUTH, json={"requests": [request]})) == {
+        "requests": ["Item 0: name: Not a valid string."]
+    }
+    hook = {"requests": [{**request, "name": "ok"}], "webhook_receiver": "nope"}
+    assert field_errors(client.post(f"{BATCH}/n/", headers=AUTH, json=hook)) == {
+        "webhook_receiver": ["Enter a valid URL."]
+    }

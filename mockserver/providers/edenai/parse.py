@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +24,22 @@ from urllib.parse import urlsplit
 
 from .catalog import Param, Subfeature
 
-__all__ = ["FieldErrors", "Launch", "ProviderChoice", "parse_bool", "parse_fields"]
+__all__ = [
+    "FieldErrors",
+    "Launch",
+    "ProviderChoice",
+    "parse_bool",
+    "parse_fields",
+    "parse_int",
+    "valid_url",
+]
 
 FieldErrors = dict[str, list[str]]
 
 _TRUE = frozenset({"true", "1", "yes", "y", "on"})
 _FALSE = frozenset({"false", "0", "no", "n", "off"})
 MAX_FALLBACK = 5
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,11 @@ def parse_bool(value: Any) -> bool | None:
         if text in _FALSE:
             return False
     return None
+
+
+def parse_int(text: str) -> int | None:
+    """An integer written in ASCII digits (an optional minus), or None."""
+    return int(text) if _INTEGER.fullmatch(text.strip()) else None
 
 
 def _as_list(value: Any) -> list[str] | None:
@@ -102,7 +117,7 @@ def _coerce(param: Param, value: Any, errors: FieldErrors, form: bool) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             return fail("A valid integer is required.")
         text = str(value).strip()
-        if not text.lstrip("-").isdigit() or len(text) > 12:
+        if not _INTEGER.fullmatch(text):  # ASCII only: "²".isdigit() is true, int("²") fails
             return fail("A valid integer is required.")
         number = int(text)
         if param.minimum is not None and number < param.minimum:
@@ -142,10 +157,7 @@ def _coerce(param: Param, value: Any, errors: FieldErrors, form: bool) -> Any:
         return fail("Not a valid string.")
     text = str(value)
     if param.kind == "url":
-        parts = urlsplit(text.strip())
-        if parts.scheme not in ("http", "https", "data") or (
-            parts.scheme != "data" and not parts.netloc
-        ):
+        if not valid_url(text):
             return fail("Enter a valid URL.")
         return text.strip()
     if param.max_length is not None and len(text) > param.max_length:
@@ -153,6 +165,18 @@ def _coerce(param: Param, value: Any, errors: FieldErrors, form: bool) -> Any:
     if param.choices and text not in param.choices:
         return fail(f'"{text}" is not a valid choice.')
     return text
+
+
+def valid_url(text: str) -> bool:
+    """DRF's URLField, roughly: http(s) with a host, or a data: URL; never raises."""
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:  # "http://0[" is an unterminated IPv6 literal
+        return False
+    if parts.scheme == "data":
+        return True
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _blank(value: Any) -> bool:
@@ -179,7 +203,9 @@ def parse_fields(
             params[param.name] = param.default
             continue
         params[param.name] = _coerce(param, value, errors, form)
-    providers = _providers(sub, params.get("providers") or (), errors)
+    providers: tuple[ProviderChoice, ...] = ()
+    if "providers" not in errors:
+        providers = _providers(sub, params.get("providers") or (), errors)
     fallback = params.get("fallback_providers") or ()
     if len(fallback) > MAX_FALLBACK:
         errors.setdefault("fallback_providers", []).append(
@@ -213,6 +239,6 @@ def _providers(
             f"Provider(s) {', '.join(repr(u) for u in unknown)} not available for"
             f" {sub.feature} {sub.name}. Available: {', '.join(sub.providers)}."
         )
-    elif names and not out:
+    elif not out:  # "," or [" "]: a value with no name in it
         errors.setdefault("providers", []).append("This field may not be blank.")
     return tuple(out)

@@ -23,7 +23,7 @@ from ..common import lifecycle_choice, note_request, runtime
 from .backend import MAX_BATCH_REQUESTS, NAME, EdenBackend, FileInput
 from .catalog import BATCH_SUBFEATURES, Subfeature, find
 from .errors import EdenError, bad_request, forbidden, not_found
-from .parse import FieldErrors, Launch, parse_bool, parse_fields
+from .parse import FieldErrors, Launch, parse_bool, parse_fields, parse_int, valid_url
 
 __all__ = ["PREFIX", "bp", "mock_bp", "render_http_error"]
 
@@ -277,8 +277,8 @@ def batch(feature: str, name: str, batch: str) -> Response:
     if request.method == "DELETE":
         backend().delete_batch(found)
         return Response(status=204)
-    page = request.args.get("page", "1")
-    if not page.isdigit():
+    page = parse_int(request.args.get("page", "1"))
+    if page is None or page < 0:
         raise bad_request("page", "A valid integer is required.")
     status = request.args.get("status") or None
     if status is not None and status not in ("succeeded", "failed", "finished", "processing"):
@@ -286,7 +286,7 @@ def batch(feature: str, name: str, batch: str) -> Response:
     return jsonify(
         backend().batch_page(
             found,
-            page=int(page),
+            page=page,
             status=status,
             public_id=request.args.get("public_id") or None,
             name=request.args.get("name") or None,
@@ -307,9 +307,14 @@ def _launch_batch(sub: Subfeature, name: str) -> Response:
         raise bad_request(
             "requests", f"Ensure this field has no more than {MAX_BATCH_REQUESTS} elements."
         )
-    for key in ("send_webhook_data",):
-        if key in raw and parse_bool(raw[key]) is None:
-            raise bad_request(key, "Must be a valid boolean.")
+    for index, body in enumerate(requests_):
+        if isinstance(body, dict) and not isinstance(body.get("name", ""), str):
+            raise bad_request("requests", f"Item {index}: name: Not a valid string.")
+    if "send_webhook_data" in raw and parse_bool(raw["send_webhook_data"]) is None:
+        raise bad_request("send_webhook_data", "Must be a valid boolean.")
+    receiver = raw.get("webhook_receiver")
+    if receiver is not None and not (isinstance(receiver, str) and valid_url(receiver)):
+        raise bad_request("webhook_receiver", "Enter a valid URL.")
     hook = {
         "webhook_receiver": raw.get("webhook_receiver"),
         "users_webhook_parameters": raw.get("users_webhook_parameters"),
