@@ -863,3 +863,13 @@ def test_a_batch_request_name_must_be_a_string(client: FlaskClient) -> None:
     assert field_errors(client.post(f"{BATCH}/n/", headers=AUTH, json=hook)) == {
         "webhook_receiver": ["Enter a valid URL."]
     }
+
+
+def test_a_400_also_points_at_where_the_request_breaks_the_contract(client: FlaskClient) -> None:
+    body = {"providers": "amazon", "speakers": "two", "file_url": "https://example.com/happy.wav"}
+    response = client.post(STT, headers=AUTH, json=body)
+    assert field_errors(response) == {"speakers": ["A valid integer is required."]}
+    [violation] = response.get_json()["violations"]
+    assert (violation["location"], violation["pointer"]) == ("body", "/speakers")
+    [entry] = [e for e in client.get("/_mock/journal").get_json()["entries"] if e["status"] == 400]
+    assert entry["violations"] == [violation]

@@ -40,7 +40,7 @@ class EdenError(Exception):
         self.status = status
         self.message = message
         self.type = type
-        self.violations = tuple(violations)
+        self.violations: tuple[Violation, ...] = tuple(violations)
 
     def body(self) -> dict[str, Any]:
         if self.status == 404:

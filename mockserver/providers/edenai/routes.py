@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import FileStorage
 
 from ...engine.media import Limits, MediaError, read_stream
+from ...validation import ContractValidator, Violation
 from ..common import lifecycle_choice, note_request, runtime
 from .backend import MAX_BATCH_REQUESTS, NAME, EdenBackend, FileInput
 from .catalog import BATCH_SUBFEATURES, Subfeature, find
@@ -98,9 +99,37 @@ def _authenticate() -> Response | None:
 
 @bp.errorhandler(EdenError)
 def _eden_error(exc: EdenError) -> Response:
+    if exc.status == 400 and not exc.violations:
+        exc.violations = tuple(_violations())
     if exc.violations:
         g.mock_violations = [v.to_json() for v in exc.violations]
     return exc.response()
+
+
+def _violations() -> list[Violation]:
+    """Where the request breaks ``contracts/edenai.yaml`` (JSON pointers), to go beside a 400's
+    field messages: the field map says what Eden would answer, the pointers where to look."""
+    validator = ContractValidator.for_contract("edenai")
+    mimetype = request.mimetype
+    query = request.args.to_dict(flat=False)
+    try:
+        if mimetype == "application/json" or mimetype.endswith("+json"):
+            body = json.loads(request.get_data() or b"null")
+            return validator.validate_request(
+                request.method, request.path, query=query, content_type=mimetype, body=body
+            )
+        if mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            parts: dict[str, list[Any]] = request.form.to_dict(flat=False)
+            for name, files in request.files.lists():
+                parts[name] = [b""] * len(files)
+            return validator.validate_request(
+                request.method, request.path, query=query, content_type=mimetype, parts=parts
+            )
+        return validator.validate_request(
+            request.method, request.path, query=query, content_type=mimetype or None
+        )
+    except ValueError:  # a body that is not JSON: the field message already says so
+        return []
 
 
 def render_http_error(status: int, message: str) -> Response:
