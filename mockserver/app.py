@@ -15,6 +15,8 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from . import faultwire
+from .control import fault_routes  # noqa: F401  (adds /_mock/faults to the blueprint)
 from .control import routes as control
 from .control.errors import render_error
 from .control.synthetic import SyntheticProvider
@@ -54,6 +56,7 @@ def create_app(
     huggingface.register(app, runtime)
     edenai.register(app, runtime)
     _install_journal(app, runtime)
+    faultwire.install(app)
     app.register_error_handler(HTTPException, _http_error)
     if start:
         runtime.start()
@@ -100,6 +103,7 @@ def _install_journal(app: Flask, runtime: Runtime) -> None:
             "provider": g.get("mock_provider"),
             "operation": g.get("mock_operation"),
             "violations": g.get("mock_violations", []),
+            "fault": g.get("mock_fault"),
         }
         runtime.journal.record(entry)
         return response

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from .engine.clock import Clock, ClockRegistry
 from .engine.core import Engine
+from .engine.faults import FaultBook
 from .engine.fetch import Resolver
 from .engine.journal import Journal
 from .engine.scheduler import Scheduler
@@ -63,6 +64,8 @@ class Runtime:
     media: Resolver
     #: Sidecar text of known media by content (uploads carry no name to find a sidecar by).
     sidecars: SidecarIndex
+    #: Fault rules, server-wide and per tenant (``engine/faults.py``).
+    faults: FaultBook
     started_at: float = field(default_factory=time.time)
     running: bool = False
     #: What providers publish for the rest of the server (``"xai.grpc_port"`` for health).
@@ -115,6 +118,14 @@ class Runtime:
             threads=settings.inference_threads,
         )
         inference.on_settled(engine.release_held)
+        faults = FaultBook(engine.seed_for)
+        if settings.scenario:
+            from .scenarios import load_scenario
+
+            scenario = load_scenario(settings.scenario)
+            faults.install(
+                scenario.rules, tenant=None, now=engine.clocks.server.now(), mode=scenario.mode
+            )
         return cls(
             settings,
             store,
@@ -125,6 +136,7 @@ class Runtime:
             inference,
             build_resolver(settings),
             SidecarIndex(media_roots(settings)),
+            faults,
         )
 
     def start(self) -> None:
@@ -154,6 +166,14 @@ class Runtime:
         self.scheduler.forget(tenant)
         self.engine.reset(tenant)
         self.journal.clear(tenant)
+        self.faults.reset(tenant)
+        if tenant is None and self.settings.scenario:  # the start-up scenario comes back
+            from .scenarios import load_scenario
+
+            scenario = load_scenario(self.settings.scenario)
+            self.faults.install(
+                scenario.rules, tenant=None, now=self.engine.clocks.server.now(), mode=scenario.mode
+            )
 
 
 def media_roots(settings: Settings) -> list[Path]:

@@ -87,6 +87,18 @@ def _hf_models(value: Any) -> str | None:
     return None
 
 
+def _scenario(value: Any) -> str | None:
+    """Refuse a scenario that does not load at start-up, with the reason."""
+    from .engine.faults import FaultError
+    from .scenarios import load_scenario
+
+    try:
+        load_scenario(str(value))
+    except FaultError as exc:
+        return str(exc)
+    return None
+
+
 def _eden_key(value: Any) -> str | None:
     """Refuse an unreadable or non-RSA webhook signing key at start-up."""
     from .providers.edenai.signing import check_key_file
@@ -194,6 +206,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("hf_datasets", str, "Directory of local datasets for bulk jobs (default: bundled)."),
     Option("hf_bulk_dir", str, "Where bulk job output datasets are written (default: temp)."),
     Option(
+        "scenario",
+        str,
+        "Fault scenario installed server-wide at start-up: a bundled name "
+        "(fixtures/scenarios) or a YAML path.",
+        check=_scenario,
+    ),
+    Option(
+        "fault_header",
+        str,
+        "on: every response a fault rule touched names the rule in X-Mock-Fault.",
+        choices=("off", "on"),
+    ),
+    Option(
         "eden_final_status",
         str,
         "Eden AI per-provider final_status words: edenai (succeeded/failed, as live) or spec "
@@ -256,6 +281,8 @@ class Settings:
     hf_cold_start: float = 0.0
     hf_datasets: str | None = None
     hf_bulk_dir: str | None = None
+    scenario: str | None = None
+    fault_header: str = "off"
     eden_final_status: str = "edenai"
     eden_list_state: str = "refreshed"
     eden_signing_key: str | None = None

@@ -69,7 +69,7 @@ def test_operations_have_unique_camel_case_ids_tags_and_summaries(spec: dict[str
         assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation["operationId"])
         assert operation["summary"], (method, template)
         assert operation["tags"] and set(operation["tags"]) <= declared_tags, (method, template)
-    assert len(ids) == len(set(ids)) == 26
+    assert len(ids) == len(set(ids)) == 30
 
 
 def test_admin_token_is_required_everywhere_but_health_and_eden_public_files(
@@ -522,6 +522,37 @@ def contracts_are_served(api: ControlApi) -> None:
         assert api.call("GET", f"/_mock/contracts/{name}", 404)["error"]["code"] == (
             "contract_not_found"
         )
+
+
+@scenario()
+def faults_added_listed_and_removed(api: ControlApi) -> None:
+    rule = {"id": "slow", "name": "slow reads", "match": {"provider": "hume", "nth": [2]},
+            "action": {"kind": "latency", "delay": 0.01}, "times": None}  # fmt: skip
+    added = api.call("POST", "/_mock/faults", 201, json={"tenant": "acme", "rules": [rule]})
+    assert (added["tenant"], added["mode"], [r["id"] for r in added["rules"]]) == (
+        "acme",
+        "first",
+        ["slow"],
+    )
+    named = api.call("POST", "/_mock/faults", 201, json={"scenario": "rate-limited"})
+    assert named["rules"][0]["action"]["status"] == 429 and named["tenant"] is None
+    listed = api.call("GET", "/_mock/faults")
+    assert [p["tenant"] for p in listed["plans"]] == [None, "acme"]
+    assert (
+        listed["plans"][1]["rules"][0] | {"seen": 0, "fired": 0, "left": None}
+        == (listed["plans"][1]["rules"][0])
+    )
+    assert "rate-limited" in listed["scenarios"]
+    assert [
+        p["tenant"] for p in api.call("GET", "/_mock/faults", query={"tenant": "acme"})["plans"]
+    ] == ["acme"]
+    for bad in ({"rules": [{"action": {"kind": "explode"}}]}, {"scenario": "nope"},
+                {"rules": [], "scenario": "rate-limited"}):  # fmt: skip
+        api.call("POST", "/_mock/faults", 400, json=bad)
+    assert api.call("DELETE", "/_mock/faults/slow") == {"removed": "slow"}
+    assert api.call("DELETE", "/_mock/faults/slow", 404)["error"]["code"] == "rule_not_found"
+    assert api.call("DELETE", "/_mock/faults") == {"cleared": 1, "tenant": None}
+    assert api.call("GET", "/_mock/faults")["plans"] == []
 
 
 @scenario(admin_token=ADMIN_TOKEN)

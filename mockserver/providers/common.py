@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, g
 from ..engine.lifecycle import JobState
 from ..engine.profiles import get_profile
 from ..engine.records import Job
+from ..faultwire import check_faults
 from ..runtime import Runtime
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "LazyHooks",
     "LifecycleChoice",
     "add_error_renderer",
+    "enter_tenant",
     "error_renderer_for",
     "lifecycle_choice",
     "note_request",
@@ -59,11 +61,19 @@ def runtime() -> Runtime:
 
 
 def note_request(provider: str, operation: str, tenant: str | None = None) -> None:
-    """Tell the request journal what this request was (see ``app._install_journal``)."""
+    """Tell the request journal what this request was (see ``app._install_journal``); with the
+    tenant known, the fault rules get their say (:func:`enter_tenant`)."""
     g.mock_provider = provider
     g.mock_operation = operation
     if tenant is not None:
-        g.mock_tenant = tenant
+        enter_tenant(tenant)
+
+
+def enter_tenant(tenant: str) -> None:
+    """The caller is known: record the tenant, then apply any fault rule that fires for this
+    call (a ``status`` fault answers the request here, before the view does anything)."""
+    g.mock_tenant = tenant
+    check_faults(tenant)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from werkzeug.datastructures import FileStorage
 
 from ...engine.media import Limits, MediaError, read_stream
 from ...validation import ContractValidator, Violation
-from ..common import lifecycle_choice, note_request, runtime
+from ..common import enter_tenant, lifecycle_choice, note_request, runtime
 from .backend import MAX_BATCH_REQUESTS, NAME, EdenBackend, FileInput
 from .catalog import BATCH_SUBFEATURES, Subfeature, find
 from .errors import EdenError, bad_request, forbidden, not_found
@@ -93,7 +93,7 @@ def _authenticate() -> Response | None:
     if allowed and key not in allowed:
         return forbidden(missing=False).response()
     g.eden_tenant = key
-    g.mock_tenant = key
+    enter_tenant(key)
     return None
 
 

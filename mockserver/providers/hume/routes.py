@@ -17,7 +17,7 @@ from werkzeug.datastructures import FileStorage
 
 from ...engine.media import Limits, MediaError, human_bytes, read_stream
 from ...validation import ContractValidator, Violation
-from ..common import lifecycle_choice, note_request, runtime
+from ..common import enter_tenant, lifecycle_choice, note_request, runtime
 from .backend import NAME, HumeBackend, ListQuery, Upload
 from .config import MAX_FILES, MAX_URLS, MODEL_NAMES, fill_request
 from .errors import HumeError, fault
@@ -63,7 +63,7 @@ def _authenticate() -> Response | None:
     if allowed and key not in allowed:
         return fault(missing=False)
     g.hume_tenant = key
-    g.mock_tenant = key
+    enter_tenant(key)
     return None
 
 

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, send_fi
 from werkzeug.routing import BaseConverter
 
 from ...validation import ContractValidator, Violation
-from ..common import lifecycle_choice, note_request, runtime
+from ..common import enter_tenant, lifecycle_choice, note_request, runtime
 from .backend import NAME, XaiBackend
 from .errors import XaiError, error_response
 from .media import MEDIA_PREFIX, VIDEO_SAMPLE, image_png
@@ -80,7 +80,7 @@ def _authenticate() -> Response | None:
             "You can obtain an API key from https://console.x.ai.",
         )
     g.xai_tenant = key
-    g.mock_tenant = key
+    enter_tenant(key)
     return None
 
 
