@@ -9,6 +9,9 @@ behind (a 429 creates no job). What a fired rule does:
   milliseconds (``retry-after-ms``, which the OpenAI-style SDKs read, with the seconds beside
   it) or as an HTTP date;
 - ``latency``: the request waits, then runs normally;
+- ``lifecycle``: the request runs normally, and the job it creates follows the rule's profile
+  and overrides (stuck, failing at x % of its items, per-item errors, slow phases), merged under
+  any ``X-Mock-Profile`` / ``X-Mock-Lifecycle`` the request sent;
 - ``reset``, ``timeout``, ``truncate``, ``malformed``, ``dribble``: the request runs, then
   :class:`FaultMiddleware` mangles what goes back: a reset connection (RST, no response), a
   connection held past the client's deadline then dropped, a body cut short under its full
@@ -117,6 +120,9 @@ def check_faults(tenant: str) -> None:
         raise FaultResponse(response)
     if action.kind == "latency":
         time.sleep(fired.delay)
+        return
+    if action.kind == "lifecycle":  # read by providers.common.lifecycle_choice
+        g.mock_fault_lifecycle = (action.profile, action.overrides)
         return
     request.environ[_ENVIRON_KEY] = fired
 

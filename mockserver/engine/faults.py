@@ -41,7 +41,9 @@ __all__ = [
     "parse_rules",
 ]
 
-ActionKind = Literal["status", "latency", "reset", "truncate", "malformed", "dribble", "timeout"]
+ActionKind = Literal[
+    "status", "latency", "reset", "truncate", "malformed", "dribble", "timeout", "lifecycle"
+]
 ACTIONS: tuple[str, ...] = get_args(ActionKind)
 Mode = Literal["first", "ordered"]
 RetryUnit = Literal["seconds", "ms", "date"]
@@ -137,6 +139,11 @@ class Action:
     fraction: float = 0.5
     #: ``dribble``: bytes per chunk.
     chunk: int = 16
+    #: ``lifecycle``: the job the call creates follows this profile and these overrides
+    #: (``engine/profiles.py``: ``stuck``, ``job_failure_rate``, ``failure_at``,
+    #: ``item_error_rate``, ``error_messages``, ``queue_wait``, ``run_time``, ...).
+    profile: str | None = None
+    overrides: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
@@ -153,6 +160,11 @@ class Action:
             out["fraction"] = self.fraction
         if self.kind == "dribble":
             out["chunk"] = self.chunk
+        if self.kind == "lifecycle":
+            if self.profile is not None:
+                out["profile"] = self.profile
+            if self.overrides is not None:
+                out["overrides"] = dict(self.overrides)
         return out
 
 
@@ -321,7 +333,7 @@ def _rng(seed: int, rule_id: str, number: int) -> random.Random:
 _MATCH_KEYS = {"provider", "operation", "tenant", "job_id", "nth", "after_s", "until_s",
                "probability"}  # fmt: skip
 _ACTION_KEYS = {"kind", "status", "message", "retry_after", "retry_unit", "delay", "fraction",
-                "chunk"}  # fmt: skip
+                "chunk", "profile", "overrides"}  # fmt: skip
 _RULE_KEYS = {"id", "name", "match", "action", "times"}
 
 
@@ -436,7 +448,27 @@ def _action(raw: Any, where: str) -> Action:
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
             raise _fail(f"{where}.chunk", "expected bytes per chunk >= 1")
         action = replace(action, chunk=chunk)
+    if kind == "lifecycle":
+        action = _lifecycle(action, raw, where)
     return action
+
+
+def _lifecycle(action: Action, raw: Mapping[str, Any], where: str) -> Action:
+    """A profile and/or overrides, checked now the way a job submission would check them."""
+    from .profiles import get_profile
+
+    profile, overrides = raw.get("profile"), raw.get("overrides")
+    if profile is None and overrides is None:
+        raise _fail(where, "a lifecycle fault needs a profile or overrides")
+    if profile is not None and not isinstance(profile, str):
+        raise _fail(f"{where}.profile", "expected a profile name")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise _fail(f"{where}.overrides", "expected an object of profile fields")
+    try:
+        get_profile(profile or "instant").with_overrides(overrides)
+    except (ValueError, KeyError) as exc:
+        raise _fail(where, str(exc).strip("'\"")) from None
+    return replace(action, profile=profile, overrides=dict(overrides) if overrides else None)
 
 
 def parse_rule(raw: Any, *, default_id: str, added_at: float = 0.0, where: str = "rule") -> Rule:

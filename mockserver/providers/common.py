@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, has_request_context
 
 from ..engine.lifecycle import JobState
 from ..engine.profiles import get_profile
@@ -85,19 +85,29 @@ class LifecycleChoice:
 
 
 def lifecycle_choice(headers: Mapping[str, str]) -> LifecycleChoice:
-    """Read the two headers; a bad value raises ``ValueError`` with a message for the client."""
+    """Read the two headers; a bad value raises ``ValueError`` with a message for the client.
+
+    A ``lifecycle`` fault rule that fired for this request (``faultwire``) comes first: its
+    profile and overrides apply unless the headers name their own.
+    """
+    fault_profile, fault_overrides = (
+        g.get("mock_fault_lifecycle", (None, None)) if has_request_context() else (None, None)
+    )
     profile = headers.get(PROFILE_HEADER) or None
     if profile is not None:
         profile = get_profile(profile.strip()).name
     raw = headers.get(LIFECYCLE_HEADER)
-    overrides = None
+    overrides = dict(fault_overrides) if fault_overrides else None
     if raw:
         try:
-            overrides = json.loads(raw)
+            sent = json.loads(raw)
         except ValueError:
             raise ValueError(f"{LIFECYCLE_HEADER} must be a JSON object, got {raw!r}") from None
-        if not isinstance(overrides, dict):
+        if not isinstance(sent, dict):
             raise ValueError(f"{LIFECYCLE_HEADER} must be a JSON object, got {raw!r}")
+        overrides = {**(overrides or {}), **sent}
+    profile = profile or fault_profile
+    if overrides:
         get_profile(profile or "instant").with_overrides(overrides)  # refuse bad ones now
     return LifecycleChoice(profile, overrides)
 
