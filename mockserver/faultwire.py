@@ -19,7 +19,8 @@ behind (a 429 creates no job). What a fired rule does:
   whose JSON does not parse), or the body in small chunks with pauses.
 
 In process (the Flask test client, the ``responses`` adapter) there is no socket to reset: those
-faults raise :class:`ConnectionResetError` where a socket client would see the connection drop.
+faults raise :class:`ConnectionResetError` where a socket client would see the connection drop
+(for ``truncate``, when the body is read: the first part comes, then the error).
 
 Each fired rule is recorded on the request (``g.mock_fault``: the journal keeps it) and, with
 ``--fault-header on``, named in an ``X-Mock-Fault`` response header.
@@ -76,6 +77,9 @@ def _request_rules(tenant: str) -> Fired | None:
     try:
         if text.startswith("["):
             rules, mode = json.loads(text), "first"
+        elif "/" in text or "\\" in text or text.endswith((".yaml", ".yml")):
+            # A request header must not make the server read files: bundled names only.
+            raise FaultError("name a bundled scenario or send a JSON list of rules, not a path")
         else:
             scenario = load_scenario(text)
             rules, mode = scenario.rules, scenario.mode

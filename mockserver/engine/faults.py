@@ -495,14 +495,30 @@ def parse_rule(raw: Any, *, default_id: str, added_at: float = 0.0, where: str =
     )
 
 
-def parse_rules(raw: Any, *, first_id: int = 1, added_at: float = 0.0) -> list[Rule]:
-    """A list of rules; ids default to ``r1``, ``r2``, ... from ``first_id``."""
+def parse_rules(raw: Any, *, taken: Iterable[str] = (), added_at: float = 0.0) -> list[Rule]:
+    """A list of rules; a rule without an id gets the first free ``r1``, ``r2``, ... (free:
+    not in ``taken`` and not given to another rule of the list). Ids must be unique."""
     if not isinstance(raw, list):
         raise FaultError("rules: expected a list")
-    return [
-        parse_rule(item, default_id=f"r{first_id + i}", added_at=added_at, where=f"rules[{i}]")
-        for i, item in enumerate(raw)
-    ]
+    used = set(taken)
+    explicit = [item.get("id") for item in raw if isinstance(item, Mapping)]
+    if len([i for i in explicit if i is not None]) != len({i for i in explicit if i is not None}):
+        raise FaultError("rules: two rules have the same id")
+    used |= {i for i in explicit if isinstance(i, str)}
+    counter = 0
+    rules = []
+    for index, item in enumerate(raw):
+        default = ""
+        if not (isinstance(item, Mapping) and "id" in item):
+            counter += 1
+            while f"r{counter}" in used:
+                counter += 1
+            default = f"r{counter}"
+            used.add(default)
+        rules.append(
+            parse_rule(item, default_id=default, added_at=added_at, where=f"rules[{index}]")
+        )
+    return rules
 
 
 class FaultBook:
@@ -515,7 +531,6 @@ class FaultBook:
     def __init__(self, seed_for: Callable[[str | None], int]) -> None:
         self._seed_for = seed_for
         self._plans: dict[str | None, FaultPlan] = {}
-        self._next = 1
         self._lock = threading.Lock()
 
     def plan(self, tenant: str | None) -> FaultPlan:
@@ -529,12 +544,6 @@ class FaultBook:
         with self._lock:
             return dict(self._plans)
 
-    def new_ids(self, count: int) -> int:
-        """Reserve ``count`` default rule ids (``r1``, ``r2``, ...); returns the first number."""
-        with self._lock:
-            first, self._next = self._next, self._next + count
-            return first
-
     def install(
         self,
         raw_rules: Any,
@@ -544,17 +553,28 @@ class FaultBook:
         mode: Mode | None = None,
         replace_all: bool = False,
     ) -> list[Rule]:
-        """Parse and add rules to a scope (all or nothing); ``mode`` switches the scope's mode."""
-        count = len(raw_rules) if isinstance(raw_rules, list) else 0
-        rules = parse_rules(raw_rules, first_id=self.new_ids(count), added_at=now)
+        """Parse and add rules to a scope, all or nothing: nothing changes unless every rule,
+        the mode and the ids are good. Rule ids are unique across every plan, so one id names
+        one rule; ``replace_all`` empties the scope first (its ids become free)."""
+        if mode is not None and mode not in get_args(Mode):
+            raise FaultError(f"mode: expected first or ordered, got {mode!r}")
         plan = self.plan(tenant)
-        if replace_all:
-            plan.clear()
-        if mode is not None:
-            if mode not in get_args(Mode):
-                raise FaultError(f"mode: expected first or ordered, got {mode!r}")
-            plan.mode = mode
-        return plan.add(rules)
+        with self._lock:
+            taken = {
+                rule.id
+                for scope, other in self._plans.items()
+                if not (replace_all and scope == tenant)
+                for rule in other.rules
+            }
+            rules = parse_rules(raw_rules, taken=taken, added_at=now)
+            clash = sorted(r.id for r in rules if r.id in taken)
+            if clash:
+                raise FaultError(f"rule id {clash[0]!r} is already in use")
+            if replace_all:
+                plan.clear()
+            if mode is not None:
+                plan.mode = mode
+            return plan.add(rules)
 
     def decide(self, call: Call) -> Fired | None:
         for scope in (call.tenant, None) if call.tenant is not None else (None,):
@@ -567,12 +587,13 @@ class FaultBook:
         return None
 
     def remove(self, rule_id: str) -> bool:
-        return any(plan.remove(rule_id) for plan in self.plans().values())
+        """Remove the rule with this id from whichever plan holds it (every plan, to be sure)."""
+        removed = [plan.remove(rule_id) for plan in self.plans().values()]
+        return any(removed)
 
     def reset(self, tenant: str | None = None) -> None:
         with self._lock:
             if tenant is None:
                 self._plans.clear()
-                self._next = 1
             else:
                 self._plans.pop(tenant, None)
