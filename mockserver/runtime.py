@@ -91,6 +91,7 @@ class Runtime:
             seed=settings.seed,
             clock_mode="virtual" if settings.clock == "virtual" else "system",
         )
+        faults = FaultBook(engine.seed_for)
         outbox = Outbox(
             store,
             clocks.for_tenant,
@@ -107,6 +108,7 @@ class Runtime:
                 timeout=settings.webhook_timeout,
             ),
             new_id=lambda tenant: engine.new_id(tenant, "delivery"),
+            faults=faults,
         )
         engine.outbox = outbox
         scheduler = Scheduler(engine, outbox)
@@ -118,7 +120,6 @@ class Runtime:
             threads=settings.inference_threads,
         )
         inference.on_settled(engine.release_held)
-        faults = FaultBook(engine.seed_for)
         if settings.scenario:
             from .scenarios import load_scenario
 

@@ -42,8 +42,15 @@ __all__ = [
 ]
 
 ActionKind = Literal[
-    "status", "latency", "reset", "truncate", "malformed", "dribble", "timeout", "lifecycle"
-]
+    # HTTP calls (and webhook deliveries: status, latency, reset)
+    "status", "latency", "reset", "truncate", "malformed", "dribble", "timeout",
+    # the job a call creates
+    "lifecycle",
+    # webhook deliveries
+    "drop", "duplicate", "bad_signature", "reorder",
+    # websocket streams (and latency, malformed)
+    "cut", "spam",
+]  # fmt: skip
 ACTIONS: tuple[str, ...] = get_args(ActionKind)
 Mode = Literal["first", "ordered"]
 RetryUnit = Literal["seconds", "ms", "date"]
@@ -139,6 +146,9 @@ class Action:
     fraction: float = 0.5
     #: ``dribble``: bytes per chunk.
     chunk: int = 16
+    #: ``cut``: frames sent before the connection drops; ``spam``: status frames sent before
+    #: each result; ``duplicate``: extra copies of a delivery.
+    count: int = 1
     #: ``lifecycle``: the job the call creates follows this profile and these overrides
     #: (``engine/profiles.py``: ``stuck``, ``job_failure_rate``, ``failure_at``,
     #: ``item_error_rate``, ``error_messages``, ``queue_wait``, ``run_time``, ...).
@@ -160,6 +170,8 @@ class Action:
             out["fraction"] = self.fraction
         if self.kind == "dribble":
             out["chunk"] = self.chunk
+        if self.kind in ("cut", "spam", "duplicate"):
+            out["count"] = self.count
         if self.kind == "lifecycle":
             if self.profile is not None:
                 out["profile"] = self.profile
@@ -333,7 +345,7 @@ def _rng(seed: int, rule_id: str, number: int) -> random.Random:
 _MATCH_KEYS = {"provider", "operation", "tenant", "job_id", "nth", "after_s", "until_s",
                "probability"}  # fmt: skip
 _ACTION_KEYS = {"kind", "status", "message", "retry_after", "retry_unit", "delay", "fraction",
-                "chunk", "profile", "overrides"}  # fmt: skip
+                "chunk", "count", "profile", "overrides"}  # fmt: skip
 _RULE_KEYS = {"id", "name", "match", "action", "times"}
 
 
@@ -448,6 +460,15 @@ def _action(raw: Any, where: str) -> Action:
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
             raise _fail(f"{where}.chunk", "expected bytes per chunk >= 1")
         action = replace(action, chunk=chunk)
+    if "count" in raw:
+        count = raw["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10_000:
+            raise _fail(f"{where}.count", "expected a count 0..10000")
+        action = replace(action, count=count)
+    elif kind == "cut":
+        action = replace(action, count=0)
+    if kind == "reorder" and "delay" not in raw:
+        action = replace(action, delay=Delay("fixed", 1.0))
     if kind == "lifecycle":
         action = _lifecycle(action, raw, where)
     return action

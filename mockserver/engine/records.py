@@ -16,7 +16,7 @@ from .lifecycle import Plan
 
 __all__ = ["Attempt", "Delivery", "DeliveryStatus", "Job"]
 
-DeliveryStatus = Literal["pending", "delivered", "failed", "blocked", "gone"]
+DeliveryStatus = Literal["pending", "delivered", "failed", "blocked", "gone", "dropped"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,13 @@ class Attempt:
     error: str | None = None
     response_excerpt: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: The fault rule that shaped this attempt (``engine/faults.py``), described; None if none.
+    fault: str | None = None
+
+    @property
+    def held(self) -> bool:
+        """A fault held the delivery back here: nothing was tried (not counted as an attempt)."""
+        return self.fault is not None and self.status_code is None and self.error is None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +97,7 @@ class Attempt:
             "error": self.error,
             "response_excerpt": self.response_excerpt,
             "headers": dict(self.headers),
+            "fault": self.fault,
         }
 
     @classmethod
@@ -101,6 +109,7 @@ class Attempt:
             error=raw.get("error"),
             response_excerpt=raw.get("response_excerpt", ""),
             headers=raw.get("headers") or {},
+            fault=raw.get("fault"),
         )
 
 

@@ -36,6 +36,7 @@ from .egress import (
     HttpResponse,
     UrllibClient,
 )
+from .faults import Call, FaultBook, Fired
 from .records import Attempt, Delivery, DeliveryStatus
 from .signing import (
     DEFAULT_SECRET,
@@ -150,8 +151,10 @@ class Outbox:
         allow: HostAllowList,
         policy: RetryPolicy,
         new_id: Callable[[str], str],
+        faults: FaultBook | None = None,
     ) -> None:
         self._store = store
+        self._faults = faults
         self._clock_for = clock_for
         self._client = client
         self._signers: dict[str, Signer] = {"none": NoSigner(), **signers}
@@ -267,6 +270,21 @@ class Outbox:
         reason = self._allow.check(delivery.url)
         if reason is not None:
             return self._save(_blocked(delivery, now, reason))
+        fired = self._fault(delivery, now)
+        kind = fired.rule.action.kind if fired is not None and fired.rule is not None else None
+        note = fired.describe() if fired is not None else None
+        if fired is not None and kind in _HELD:
+            return self._save(_held(delivery, now, fired, self._pending_after(delivery, now)))
+        if kind == "drop":
+            record = Attempt(now, None, 0.0, error="dropped: never sent", fault=note)
+            return self._save(_with(delivery, record, "dropped", None))
+        if fired is not None and kind == "status":
+            code = fired.rule.action.status if fired.rule is not None else 500
+            record = Attempt(now, code, 0.0, error=f"HTTP {code} (fault: not sent)", fault=note)
+            return self._retry_or_fail(delivery, record, clock.now(), None)
+        if kind == "reset":
+            record = Attempt(now, None, 0.0, error="connection reset (fault: not sent)", fault=note)
+            return self._retry_or_fail(delivery, record, clock.now(), None)
         body = delivery.body.encode("utf-8")
         headers = {"user-agent": USER_AGENT, **delivery.headers}
         try:
@@ -274,15 +292,58 @@ class Outbox:
         except Exception as exc:  # a plugin signer must not take the scheduler down
             record = Attempt(now, None, 0.0, error=f"signing failed: {exc}", headers=headers)
             return self._retry_or_fail(delivery, record, clock.now(), None)
+        if kind == "bad_signature":
+            headers = _spoiled(headers)
+        outcome = self._post(delivery, body, headers, now, note)
+        if isinstance(outcome, Attempt):
+            delivery = self._retry_or_fail(delivery, outcome, clock.now(), None)
+        else:
+            response, latency = outcome
+            delivery = self._settle(
+                delivery, response, now, latency, headers, clock.now(), fault=note
+            )
+        if fired is not None and fired.rule is not None and kind == "duplicate":
+            for n in range(fired.rule.action.count):
+                extra = self._post(delivery, body, headers, clock.now(), f"{note}: copy {n + 1}")
+                if not isinstance(extra, Attempt):
+                    response, latency = extra
+                    excerpt = response.body.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+                    extra = Attempt(clock.now(), response.status, latency, None, excerpt,
+                                    dict(headers), f"{note}: copy {n + 1}")  # fmt: skip
+                delivery = self._save(replace(delivery, attempts=(*delivery.attempts, extra)))
+        return delivery
+
+    def _post(
+        self, delivery: Delivery, body: bytes, headers: dict[str, str], now: float, note: str | None
+    ) -> Attempt | tuple[HttpResponse, float]:
+        """One POST: the response with its latency (ms), or the failed attempt."""
         started = time.perf_counter()
         try:
             response = self._client.post(delivery.url, body, headers, self._policy.timeout)
         except OSError as exc:
             latency = (time.perf_counter() - started) * 1000.0
-            record = Attempt(now, None, latency, error=_describe(exc), headers=headers)
-            return self._retry_or_fail(delivery, record, clock.now(), None)
-        latency = (time.perf_counter() - started) * 1000.0
-        return self._settle(delivery, response, now, latency, headers, clock.now())
+            return Attempt(now, None, latency, error=_describe(exc), headers=headers, fault=note)
+        return response, (time.perf_counter() - started) * 1000.0
+
+    def _fault(self, delivery: Delivery, now: float) -> Fired | None:
+        """The fault rule for this attempt (operation ``webhook`` of the job's provider). The
+        attempt that follows a hold is not asked again: a hold applies once per delivery."""
+        if self._faults is None or (delivery.attempts and delivery.attempts[-1].held):
+            return None
+        provider = delivery.event.partition(".")[0]
+        call = Call(provider, "webhook", delivery.tenant, delivery.job_id, now)
+        fired = self._faults.decide(call)
+        return None if fired is None or fired.rule is None else fired
+
+    def _pending_after(self, delivery: Delivery, now: float) -> float:
+        """Where a reordered delivery goes: just after the tenant's last other pending one."""
+        others = [
+            _due_at(d)
+            for d in self._store.pending_deliveries()
+            if d.tenant == delivery.tenant and d.id != delivery.id
+        ]
+        latest = max([o for o in others if math.isfinite(o)], default=now)
+        return max(latest, now) + 0.001
 
     def _sign(self, delivery: Delivery, body: bytes, now: float) -> dict[str, str]:
         """Run the delivery's named signer; an unknown name is a delivery error, not a crash."""
@@ -300,6 +361,8 @@ class Outbox:
         latency_ms: float,
         headers: Mapping[str, str],
         done: float,
+        *,
+        fault: str | None = None,
     ) -> Delivery:
         """Record a response and move the delivery on: delivered, gone, or retry/fail."""
         status = response.status
@@ -309,7 +372,7 @@ class Outbox:
             error = f"HTTP {status}"
             if 300 <= status < 400:
                 error += " (redirects are not followed)"
-        record = Attempt(at, status, latency_ms, error, excerpt, dict(headers))
+        record = Attempt(at, status, latency_ms, error, excerpt, dict(headers), fault)
         if 200 <= status < 300:
             return self._save(_with(delivery, record, "delivered", None))
         if status == 410:
@@ -321,7 +384,7 @@ class Outbox:
         self, delivery: Delivery, record: Attempt, done: float, retry_after: float | None
     ) -> Delivery:
         """Schedule the next try after a failed attempt, or give up after ``max_attempts``."""
-        count = len(delivery.attempts) + 1
+        count = sum(not a.held for a in delivery.attempts) + 1
         if count >= self._policy.max_attempts:
             return self._save(_with(delivery, record, "failed", None))
         next_at = done + self._policy.delay(count, retry_after)
@@ -363,6 +426,31 @@ def _with(
     return replace(
         delivery, status=status, next_attempt_at=next_at, attempts=(*delivery.attempts, record)
     )
+
+
+#: Fault kinds that hold a delivery back instead of sending it now.
+_HELD = frozenset({"latency", "reorder"})
+
+
+def _held(delivery: Delivery, now: float, fired: Fired, after: float) -> Delivery:
+    """Hold a delivery back: ``latency`` by the drawn delay, ``reorder`` until just after the
+    tenant's other pending deliveries (so they overtake it). Recorded, not counted as a try."""
+    assert fired.rule is not None
+    when = (
+        now + fired.delay if fired.rule.action.kind == "latency" else max(after, now + fired.delay)
+    )
+    record = Attempt(now, None, 0.0, fault=f"{fired.describe()}: held until {when:.3f}")
+    return replace(delivery, next_attempt_at=when, attempts=(*delivery.attempts, record))
+
+
+def _spoiled(headers: dict[str, str]) -> dict[str, str]:
+    """The headers with every signature value altered (its last character changed), whatever
+    the scheme calls it (``webhook-signature``, ``x-edenai-signature``)."""
+    out = dict(headers)
+    for name, value in headers.items():
+        if "signature" in name and value:
+            out[name] = value[:-1] + ("0" if value[-1] != "0" else "1")
+    return out
 
 
 def _blocked(delivery: Delivery, now: float, reason: str) -> Delivery:
