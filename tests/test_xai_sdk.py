@@ -406,3 +406,45 @@ def test_xai_models_replaces_the_accepted_models() -> None:
     refused = add("grok-3-mini")
     assert refused.status_code == 400
     assert refused.json["error"] == "Model grok-3-mini is not supported for batch processing."
+
+
+# --- faults over gRPC ---------------------------------------------------------------------------
+
+
+def add_fault(emu: Emulator, rule: dict[str, Any]) -> None:
+    response = emu.rest.post("/_mock/faults", json={"tenant": KEY, "rules": [rule]})
+    assert response.status_code == 201, response.json
+
+
+def test_the_sdk_retries_unavailable_and_succeeds(emu: Emulator) -> None:
+    """Two UNAVAILABLE answers (a 503 rule on GetBatch), then the batch: the SDK's retry
+    policy (reference: it retries UNAVAILABLE) gets through without the caller noticing."""
+    batch = emu.sdk.batch.create("flaky")
+    rule = {"match": {"operation": "GetBatch"}, "action": {"kind": "status", "status": 503},
+            "times": 2}  # fmt: skip
+    add_fault(emu, rule)
+    assert emu.sdk.batch.get(batch.batch_id).batch_id == batch.batch_id
+    entries = emu.rest.get("/_mock/journal").json["entries"]
+    gets = [(e["status"], (e["fault"] or {}).get("kind")) for e in reversed(entries)
+            if e["operation"] == "GetBatch"]  # fmt: skip
+    assert gets == [(503, "status"), (503, "status"), (200, None)]
+
+
+@pytest.mark.parametrize(
+    ("action", "code"),
+    [
+        ({"kind": "status", "status": 429}, "RESOURCE_EXHAUSTED"),
+        ({"kind": "status", "status": 404, "message": "gone"}, "NOT_FOUND"),
+        ({"kind": "reset"}, "UNAVAILABLE"),
+    ],
+)
+def test_faults_abort_rpcs_with_the_mapped_status(
+    emu: Emulator, action: dict[str, Any], code: str
+) -> None:
+    times = None if code == "UNAVAILABLE" else 1  # the SDK would retry a single UNAVAILABLE
+    add_fault(emu, {"match": {"operation": "ListBatches"}, "action": action, "times": times})
+    with pytest.raises(grpc.RpcError) as caught:
+        emu.stub.ListBatches(batch_pb2.ListBatchesRequest(), metadata=metadata(), timeout=5)
+    assert caught.value.code() == getattr(grpc.StatusCode, code)
+    emu.rest.delete("/_mock/faults")
+    emu.stub.ListBatches(batch_pb2.ListBatchesRequest(), metadata=metadata(), timeout=5)

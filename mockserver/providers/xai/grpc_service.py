@@ -114,8 +114,12 @@ class GrpcServer:
         started = time.perf_counter()
         tenant: str | None = None
         status = 200
+        fault: dict[str, Any] | None = None
         try:
             tenant = self._tenant(context)
+            fault, refusal = self._fault(name, tenant)
+            if refusal is not None:
+                raise refusal
             return work(tenant)
         except XaiError as exc:
             status = exc.status
@@ -135,8 +139,45 @@ class GrpcServer:
                     "operation": name,
                     "transport": "grpc",
                     "violations": [],
+                    "fault": fault,
                 }
             )
+
+    def _fault(self, name: str, tenant: str) -> tuple[dict[str, Any] | None, XaiError | None]:
+        """Apply the fault rule for this RPC, if one fires (operation: the RPC's name).
+
+        ``status`` aborts with the gRPC code of that HTTP status (503: UNAVAILABLE, which the
+        SDK retries; 429: RESOURCE_EXHAUSTED); ``reset`` and ``timeout`` (after its delay) abort
+        with UNAVAILABLE, the status a dropped connection surfaces as; ``latency`` waits. The
+        other kinds concern HTTP bodies, webhooks or streams and do nothing here.
+        """
+        from ...engine.faults import Call
+
+        fired = self.runtime.faults.decide(
+            Call("xai", name, tenant, None, self.runtime.engine.now(tenant))
+        )
+        if fired is None or fired.rule is None:
+            return None, None
+        action = fired.rule.action
+        described = {
+            "rule": fired.rule.id,
+            "name": fired.rule.name,
+            "kind": action.kind,
+            "call": fired.call_number,
+            "description": fired.describe(),
+        }
+        refusal = None
+        if action.kind == "latency":
+            time.sleep(fired.delay)
+        elif action.kind == "timeout":
+            time.sleep(fired.delay)
+            refusal = XaiError(503, "mockserver fault: connection dropped")
+        elif action.kind == "reset":
+            refusal = XaiError(503, "mockserver fault: connection reset")
+        elif action.kind == "status":
+            message = action.message or f"mockserver fault: {action.status}"
+            refusal = XaiError(action.status, message)
+        return described, refusal
 
     def _tenant(self, context: Any) -> str:
         metadata = {k.lower(): v for k, v in context.invocation_metadata()}
