@@ -43,7 +43,14 @@ from werkzeug.http import HTTP_STATUS_CODES
 from .engine.faults import Call, FaultError, Fired, parse_rules
 from .runtime import Runtime
 
-__all__ = ["FAULT_HEADER", "SCENARIO_HEADER", "FaultMiddleware", "FaultResponse", "check_faults"]
+__all__ = [
+    "FAULT_HEADER",
+    "SCENARIO_HEADER",
+    "FaultMiddleware",
+    "FaultResponse",
+    "check_faults",
+    "describe_fault",
+]
 
 FAULT_HEADER = "X-Mock-Fault"
 SCENARIO_HEADER = "X-Mock-Scenario"
@@ -111,7 +118,7 @@ def check_faults(tenant: str) -> None:
     fired = _request_rules(tenant) or _runtime().faults.decide(_call(tenant))
     if fired is None:
         return
-    g.mock_fault = _describe(fired)
+    g.mock_fault = describe_fault(fired)
     if fired.out_of_order:
         raise FaultResponse(_vendor_error(500, f"mockserver scenario: {fired.describe()}"))
     assert fired.rule is not None
@@ -131,7 +138,8 @@ def check_faults(tenant: str) -> None:
     request.environ[_ENVIRON_KEY] = fired
 
 
-def _describe(fired: Fired) -> dict[str, Any]:
+def describe_fault(fired: Fired) -> dict[str, Any]:
+    """The journal's record of a fired rule (``fault``: rule, name, kind, call, description)."""
     rule = fired.rule or fired.expected
     assert rule is not None
     return {

@@ -479,6 +479,10 @@ class ServerWebSocket:
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
 
+    def abort(self, reason: str) -> None:
+        """Drop the connection with no close frame (the client sees 1006): a cut stream."""
+        self._finish(ABNORMAL, reason)
+
     def _finish(self, code: int, reason: str) -> None:
         """Mark the conversation over and shut the socket down (safe from any thread).
 

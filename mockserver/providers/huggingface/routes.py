@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from ...faultwire import describe_fault
 from ...websocket import HandshakeError, ServerWebSocket
 from ..common import lifecycle_choice, note_request, runtime
 from .backend import HfBackend
@@ -179,6 +180,8 @@ def bulk_stream(compute: str, model_id: str) -> Any:
     session.run()
     if session.tenant:
         g.mock_tenant = session.tenant
+    if session.fault is not None:  # the fault rule that shaped this connection
+        g.mock_fault = describe_fault(session.fault)
     return ws.response()
 
 

@@ -17,6 +17,26 @@ Backpressure: results are written with a send timeout (a reader stalled that lon
 its unsent results kept for the next stream), and frames are not read while the mailbox holds
 ``MAX_PENDING`` undelivered items, so TCP holds the sender back; nothing grows without bound.
 Meanwhile :meth:`ServerWebSocket.idle` keeps pings going and notices a client that left.
+
+Faults (``engine/faults.py``): once the token is accepted, the connection is one call of
+``huggingface``/``bulk_stream`` for that tenant, and the rule that fires for it (if any) shapes
+the whole connection. Every frame the server sends counts (status, results, fault frames):
+
+- ``cut``: right after the ``count``-th frame (0: before the first, right after the token) the
+  socket is shut down without a close frame (the client sees 1006). Results sent before are
+  delivered; claimed, unsent ones go back to the mailbox for the next stream. ``reset``: the
+  same with ``count`` 0.
+- ``latency``: every ``results`` frame waits the rule's delay (drawn once per connection);
+  pings are answered and a client that leaves is noticed meanwhile.
+- ``spam``: ``count`` extra ``Queued 0 items; <n> pending`` status frames before every
+  ``results`` frame.
+- ``malformed``: before the first ``results`` frame, one text frame holding the first
+  ``fraction`` of that frame's JSON (never valid JSON); then the stream goes on as usual.
+- ``lifecycle``: the items admitted on this connection follow the rule's profile/overrides
+  (the upgrade request's ``X-Mock-Profile`` / ``X-Mock-Lifecycle`` win, as over HTTP).
+- An ``ordered`` scenario's out-of-order call: a status frame naming the rule expected, then
+  close 1011. Other kinds have no meaning on a stream: the connection runs normally (the rule
+  still counts it, and the journal names it).
 """
 
 from __future__ import annotations
@@ -24,9 +44,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
-from ...websocket import ConnectionClosed, ServerWebSocket
+from ...engine.faults import Action, Call, Fired
+from ...websocket import ABNORMAL, ConnectionClosed, ServerWebSocket
 from ..common import LifecycleChoice
 from .errors import HfError
 from .registry import Model
@@ -48,6 +70,9 @@ CLAIM = 64  # results computed and sent per round
 POLL = 0.25  # longest wait while items are pending on a clock that may move silently
 RESULT_TIMEOUT = 300.0
 
+PROVIDER = "huggingface"  # routes.NAME: the rules' ``match.provider``
+OPERATION = "bulk_stream"  # one connection is one call of this operation
+INTERNAL = 1011
 AUTH_FAILED = 4001
 NOT_FOUND = 4004
 MALFORMED = 1007
@@ -82,6 +107,10 @@ class StreamSession:
         self.model: Model | None = None
         self.sent = 0
         self.received = 0
+        #: The fault rule that fired for this connection (the view journals it), if any.
+        self.fault: Fired | None = None
+        self.frames = 0  # every frame this connection sent: a ``cut`` counts them
+        self._malformed_due = False
 
     def run(self) -> None:
         try:
@@ -104,6 +133,7 @@ class StreamSession:
 
     def _converse(self) -> None:
         self.tenant = self._authenticate()
+        self._consult_faults()
         if self.compute not in ("cpu", "gpu"):
             raise _Close(NOT_FOUND, f"Unknown compute type {self.compute!r}: use cpu or gpu")
         self.model = self.backend.registry.get(self.model_id)
@@ -151,6 +181,45 @@ class StreamSession:
         if allowed and token not in allowed:
             raise _Close(AUTH_FAILED, _INVALID_TOKEN)
         return token
+
+    def _consult_faults(self) -> None:
+        """Ask the fault rules about this connection, once, now the tenant is known."""
+        assert self.tenant is not None
+        runtime = self.backend.runtime
+        call = Call(
+            provider=PROVIDER,
+            operation=OPERATION,
+            tenant=self.tenant,
+            job_id=None,
+            now=runtime.engine.now(self.tenant),
+        )
+        fired = self.fault = runtime.faults.decide(call)
+        if fired is None:
+            return
+        if fired.out_of_order:  # an ordered scenario played out of order: say so loudly
+            raise _Close(INTERNAL, f"mockserver scenario: {fired.describe()}")
+        kind = self._fault_kind()
+        if kind == "lifecycle":  # the items admitted on this connection follow the rule's
+            assert fired.rule is not None
+            self.choice = _merged_choice(self.choice, fired.rule.action)
+        self._malformed_due = kind == "malformed"
+        self._cut_due()  # ``count`` 0 (and ``reset``): right after the token
+
+    def _fault_kind(self) -> str | None:
+        fired = self.fault
+        return fired.rule.action.kind if fired is not None and fired.rule is not None else None
+
+    def _cut_due(self) -> None:
+        """Drop the connection (no close frame: the client sees 1006) once the ``cut`` rule's
+        count of frames has been sent. Raises :class:`ConnectionClosed` when it did."""
+        kind = self._fault_kind()
+        if kind == "reset" or (kind == "cut" and self._cut_at() <= self.frames):
+            self.ws.abort("mockserver fault: stream cut")
+            raise ConnectionClosed(ABNORMAL, "mockserver fault: stream cut")
+
+    def _cut_at(self) -> int:
+        assert self.fault is not None and self.fault.rule is not None
+        return self.fault.rule.action.count
 
     def _wait(self, count: int, due: float | None) -> float | None:
         """How long to wait for frames before looking at the mailbox again."""
@@ -218,22 +287,65 @@ class StreamSession:
         assert self.tenant is not None and self.model is not None
         hub = self.backend.hub
         while True:
+            if self.ws.closed:  # cut while a status frame went out: claim nothing more
+                raise ConnectionClosed(ABNORMAL, "connection closed")
             claimed = hub.claim(self.tenant, self.model_id, CLAIM)
             if not claimed:
                 return
             sent: list[Ready] = []
             try:
                 outputs = self._outputs(claimed)
+                pending = self._pending() if self._fault_kind() == "spam" else 0
                 for ready, output in zip(claimed, outputs, strict=True):
                     frame = {"type": "results", "id": ready.item.get("id"), "outputs": output}
-                    self.ws.send(json.dumps(frame), timeout=SEND_TIMEOUT)
+                    text = json.dumps(frame)
+                    self._before_result(text, pending - len(sent))
+                    self._frame(text, SEND_TIMEOUT)
                     sent.append(ready)
                     self.sent += 1
+                    self._cut_due()  # after the mark: a result the client got is not resent
             finally:
                 hub.delivered(self.tenant, self.model_id, sent)
                 rest = claimed[len(sent) :]
                 if rest:
                     hub.release(self.tenant, self.model_id, rest)
+
+    def _pending(self) -> int:
+        assert self.tenant is not None
+        return self.backend.hub.pending(self.tenant, self.model_id)[0]
+
+    def _before_result(self, text: str, pending: int) -> None:
+        """A fault's frames and pauses before a ``results`` frame (``text``)."""
+        kind = self._fault_kind()
+        if kind is None:
+            return
+        assert self.fault is not None and self.fault.rule is not None
+        action = self.fault.rule.action
+        if kind == "latency":
+            self._hold(self.fault.delay)
+        elif kind == "spam":
+            for _ in range(action.count):
+                spam = {"type": "status", "message": f"Queued 0 items; {pending} pending"}
+                self._frame(json.dumps(spam), SEND_TIMEOUT)
+                self._cut_due()
+        elif kind == "malformed" and self._malformed_due:
+            self._malformed_due = False
+            cut = min(max(1, int(len(text) * action.fraction)), len(text) - 1)
+            self._frame(text[:cut], SEND_TIMEOUT)  # a JSON object cut short never parses
+
+    def _hold(self, seconds: float) -> None:
+        """Wait ``seconds`` (a slow producer) with pings answered and a leaving client noticed;
+        frames that arrive meanwhile wait for :meth:`ServerWebSocket.receive`."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.ws.idle(left)
+            if self.ws.closed:
+                raise ConnectionClosed(self.ws.close_code or ABNORMAL, "connection closed")
+
+    def _frame(self, text: str, timeout: float) -> None:
+        """Send one text frame and count it (what a ``cut`` rule counts)."""
+        self.ws.send(text, timeout=timeout)
+        self.frames += 1
 
     def _outputs(self, claimed: list[Ready]) -> list[Any]:
         """Start every succeeded item's task first (one model batch), then collect."""
@@ -272,8 +384,11 @@ class StreamSession:
         return outputs
 
     def _status(self, message: str) -> None:
+        """A status frame; a connection that closed meanwhile (or was cut right after it) is
+        noticed by the next receive or delivery."""
         with contextlib.suppress(ConnectionClosed):
-            self.ws.send(json.dumps({"type": "status", "message": message}), timeout=5.0)
+            self._frame(json.dumps({"type": "status", "message": message}), 5.0)
+            self._cut_due()
 
 
 def _text(frame: str | bytes) -> str | None:
@@ -304,6 +419,14 @@ def _item(frame: str | bytes) -> dict[str, Any]:
     if payload.get("parameters") is not None:
         item["parameters"] = payload["parameters"]
     return item
+
+
+def _merged_choice(choice: LifecycleChoice | None, action: Action) -> LifecycleChoice:
+    """A ``lifecycle`` rule's profile and overrides under the upgrade request's own headers
+    (as ``providers.common.lifecycle_choice`` merges them for an HTTP call)."""
+    overrides = {**(action.overrides or {}), **((choice.overrides if choice else None) or {})}
+    profile = (choice.profile if choice else None) or action.profile
+    return LifecycleChoice(profile, overrides or None)
 
 
 def _admission_error(model: Model, item: dict[str, Any]) -> str | None:

@@ -152,6 +152,7 @@ class GrpcServer:
         other kinds concern HTTP bodies, webhooks or streams and do nothing here.
         """
         from ...engine.faults import Call
+        from ...faultwire import describe_fault
 
         fired = self.runtime.faults.decide(
             Call("xai", name, tenant, None, self.runtime.engine.now(tenant))
@@ -159,13 +160,7 @@ class GrpcServer:
         if fired is None or fired.rule is None:
             return None, None
         action = fired.rule.action
-        described = {
-            "rule": fired.rule.id,
-            "name": fired.rule.name,
-            "kind": action.kind,
-            "call": fired.call_number,
-            "description": fired.describe(),
-        }
+        described = describe_fault(fired)
         refusal = None
         if action.kind == "latency":
             time.sleep(fired.delay)
