@@ -143,7 +143,9 @@ def test_parse_defaults_and_round_trip() -> None:
         "action": {"kind": "latency", "delay": ["uniform", 0.1, 0.2]},
         "times": None,
     }
-    assert dribble.action.delay == Delay("fixed", 0.05) and dribble.action.chunk == 16
+    assert (
+        dribble.action.delay == Delay("fixed", 0.05, 0.0, MAX_DELAY) and dribble.action.chunk == 16
+    )
     # to_json parses back to the same rule
     for r in rules:
         again = parse_rule(r.to_json(), default_id="x", added_at=r.added_at)
@@ -369,7 +371,7 @@ def test_delays_stay_in_bounds() -> None:
     assert Delay("fixed", 0.25).draw(rng) == 0.25
     uniform = [Delay("uniform", 0.1, 0.2).draw(rng) for _ in range(500)]
     assert all(0.1 <= d <= 0.2 for d in uniform)
-    lognormal = [Delay("lognormal", 1.0, 3.0).draw(rng) for _ in range(2000)]
+    lognormal = [Delay("lognormal", 1.0, 3.0, MAX_DELAY).draw(rng) for _ in range(2000)]
     assert all(0.0 <= d <= MAX_DELAY for d in lognormal)
     assert max(lognormal) == MAX_DELAY  # the tail is capped
     assert Delay("lognormal", 0.0, 0.0).draw(rng) < 1e-6  # median 0: next to nothing

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
+from .profiles import Dist
+
 __all__ = [
     "ACTIONS",
     "Action",
@@ -61,31 +63,14 @@ class FaultError(ValueError):
     """A rule that cannot be used; the message says which field and why."""
 
 
-@dataclass(frozen=True)
-class Delay:
-    """Seconds to wait: ``fixed`` (a), ``uniform`` (a..b) or ``lognormal`` (median a, sigma b)."""
-
-    kind: Literal["fixed", "uniform", "lognormal"] = "fixed"
-    a: float = 0.0
-    b: float = 0.0
-
-    def draw(self, rng: random.Random) -> float:
-        if self.kind == "fixed":
-            value = self.a
-        elif self.kind == "uniform":
-            value = rng.uniform(self.a, self.b)
-        else:
-            value = rng.lognormvariate(_ln(self.a), self.b)
-        return min(MAX_DELAY, max(0.0, value))
-
-    def to_json(self) -> Any:
-        return self.a if self.kind == "fixed" else [self.kind, self.a, self.b]
+#: A delay is a profile duration (``engine/profiles.Dist``: fixed, uniform or log-normal);
+#: a fault's draw is capped at :data:`MAX_DELAY`.
+Delay = Dist
 
 
-def _ln(x: float) -> float:
-    import math
-
-    return math.log(x) if x > 0 else -30.0
+def _delay_json(delay: Dist) -> Any:
+    """The rule-file form: seconds, or ``[kind, a, b]``."""
+    return delay.a if delay.kind == "fixed" else [delay.kind, delay.a, delay.b]
 
 
 @dataclass(frozen=True)
@@ -141,7 +126,7 @@ class Action:
     retry_unit: RetryUnit = "seconds"
     #: ``latency``: added before the call runs; ``timeout``: how long the call is held before
     #: the connection is dropped; ``dribble``: the pause between chunks.
-    delay: Delay = Delay()
+    delay: Delay = Delay("fixed", 0.0, 0.0, MAX_DELAY)
     #: ``truncate``/``malformed``: the share of the body that is sent (0..1).
     fraction: float = 0.5
     #: ``dribble``: bytes per chunk.
@@ -165,7 +150,7 @@ class Action:
                 out["retry_after"] = self.retry_after
                 out["retry_unit"] = self.retry_unit
         if self.kind in ("latency", "timeout", "dribble"):
-            out["delay"] = self.delay.to_json()
+            out["delay"] = _delay_json(self.delay)
         if self.kind in ("truncate", "malformed"):
             out["fraction"] = self.fraction
         if self.kind == "dribble":
@@ -332,7 +317,8 @@ class FaultPlan:
         if match.probability < 1.0 and rng.random() >= match.probability:
             return None
         counts.fired += 1
-        return Fired(rule, delay=rule.action.delay.draw(rng), call_number=number)
+        delay = min(MAX_DELAY, rule.action.delay.draw(rng))
+        return Fired(rule, delay=delay, call_number=number)
 
 
 def _rng(seed: int, rule_id: str, number: int) -> random.Random:
@@ -365,7 +351,7 @@ def _number(raw: Any, where: str, *, low: float = 0.0, high: float | None = None
 
 def _delay(raw: Any, where: str) -> Delay:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return Delay("fixed", _number(raw, where, high=MAX_DELAY))
+        return Delay("fixed", _number(raw, where, high=MAX_DELAY), 0.0, MAX_DELAY)
     if isinstance(raw, Sequence) and not isinstance(raw, str) and len(raw) == 3:
         kind, a, b = raw
         if kind not in ("uniform", "lognormal"):
@@ -373,7 +359,7 @@ def _delay(raw: Any, where: str) -> Delay:
         lo, hi = _number(a, where, high=MAX_DELAY), _number(b, where, high=MAX_DELAY)
         if kind == "uniform" and hi < lo:
             raise _fail(where, "uniform needs low <= high")
-        return Delay(kind, lo, hi)
+        return Delay(kind, lo, hi, MAX_DELAY)
     raise _fail(where, 'expected seconds, ["uniform", low, high] or ["lognormal", median, sigma]')
 
 
@@ -452,7 +438,7 @@ def _action(raw: Any, where: str) -> Action:
     elif kind in ("latency", "timeout"):
         raise _fail(f"{where}.delay", f"a {kind} needs a delay")
     elif kind == "dribble":
-        action = replace(action, delay=Delay("fixed", 0.05))
+        action = replace(action, delay=Delay("fixed", 0.05, 0.0, MAX_DELAY))
     if "fraction" in raw:
         action = replace(action, fraction=_number(raw["fraction"], f"{where}.fraction", high=1.0))
     if "chunk" in raw:
@@ -468,7 +454,7 @@ def _action(raw: Any, where: str) -> Action:
     elif kind == "cut":
         action = replace(action, count=0)
     if kind == "reorder" and "delay" not in raw:
-        action = replace(action, delay=Delay("fixed", 1.0))
+        action = replace(action, delay=Delay("fixed", 1.0, 0.0, MAX_DELAY))
     if kind == "lifecycle":
         action = _lifecycle(action, raw, where)
     return action
