@@ -40,7 +40,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.http import HTTP_STATUS_CODES
 
-from .engine.faults import Call, FaultError, Fired, parse_rules
+from .engine.faults import Call, FaultError, FaultPlan, Fired, Mode, parse_rules
 from .runtime import Runtime
 
 __all__ = [
@@ -77,11 +77,11 @@ def _request_rules(tenant: str) -> Fired | None:
     raw = request.headers.get(SCENARIO_HEADER)
     if not raw:
         return None
-    from .engine.faults import FaultPlan
     from .scenarios import load_scenario
 
     text = raw.strip()
     try:
+        mode: Mode
         if text.startswith("["):
             rules, mode = json.loads(text), "first"
         elif "/" in text or "\\" in text or text.endswith((".yaml", ".yml")):
@@ -90,7 +90,7 @@ def _request_rules(tenant: str) -> Fired | None:
         else:
             scenario = load_scenario(text)
             rules, mode = scenario.rules, scenario.mode
-        plan = FaultPlan(seed=_runtime().engine.seed_for(tenant), mode=mode)  # type: ignore[arg-type]
+        plan = FaultPlan(seed=_runtime().engine.seed_for(tenant), mode=mode)
         plan.add(parse_rules(rules, added_at=_now(tenant)))
     except (ValueError, FaultError) as exc:
         raise FaultResponse(_vendor_error(400, f"{SCENARIO_HEADER}: {exc}")) from None

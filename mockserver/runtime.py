@@ -120,14 +120,7 @@ class Runtime:
             threads=settings.inference_threads,
         )
         inference.on_settled(engine.release_held)
-        if settings.scenario:
-            from .scenarios import load_scenario
-
-            scenario = load_scenario(settings.scenario)
-            faults.install(
-                scenario.rules, tenant=None, now=engine.clocks.server.now(), mode=scenario.mode
-            )
-        return cls(
+        runtime = cls(
             settings,
             store,
             engine,
@@ -139,6 +132,18 @@ class Runtime:
             SidecarIndex(media_roots(settings)),
             faults,
         )
+        runtime.install_scenario()
+        return runtime
+
+    def install_scenario(self) -> None:
+        """Install ``--scenario`` server-wide: at start-up, and again after a full reset."""
+        if not self.settings.scenario:
+            return
+        from .scenarios import load_scenario
+
+        scenario = load_scenario(self.settings.scenario)
+        now = self.engine.clocks.server.now()
+        self.faults.install(scenario.rules, tenant=None, now=now, mode=scenario.mode)
 
     def start(self) -> None:
         """Reschedule unfinished work from the store and start the background threads."""
@@ -168,13 +173,8 @@ class Runtime:
         self.engine.reset(tenant)
         self.journal.clear(tenant)
         self.faults.reset(tenant)
-        if tenant is None and self.settings.scenario:  # the start-up scenario comes back
-            from .scenarios import load_scenario
-
-            scenario = load_scenario(self.settings.scenario)
-            self.faults.install(
-                scenario.rules, tenant=None, now=self.engine.clocks.server.now(), mode=scenario.mode
-            )
+        if tenant is None:
+            self.install_scenario()
 
 
 def media_roots(settings: Settings) -> list[Path]:

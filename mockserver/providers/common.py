@@ -32,6 +32,7 @@ __all__ = [
     "note_request",
     "runtime",
     "submit_after_model",
+    "under_fault_lifecycle",
 ]
 
 PROFILE_HEADER = "X-Mock-Profile"
@@ -87,29 +88,37 @@ class LifecycleChoice:
 def lifecycle_choice(headers: Mapping[str, str]) -> LifecycleChoice:
     """Read the two headers; a bad value raises ``ValueError`` with a message for the client.
 
-    A ``lifecycle`` fault rule that fired for this request (``faultwire``) comes first: its
-    profile and overrides apply unless the headers name their own.
+    A ``lifecycle`` fault rule that fired for this request (``faultwire``) comes under them
+    (:func:`under_fault_lifecycle`).
     """
-    fault_profile, fault_overrides = (
-        g.get("mock_fault_lifecycle", (None, None)) if has_request_context() else (None, None)
-    )
     profile = headers.get(PROFILE_HEADER) or None
     if profile is not None:
         profile = get_profile(profile.strip()).name
     raw = headers.get(LIFECYCLE_HEADER)
-    overrides = dict(fault_overrides) if fault_overrides else None
+    overrides = None
     if raw:
         try:
-            sent = json.loads(raw)
+            overrides = json.loads(raw)
         except ValueError:
             raise ValueError(f"{LIFECYCLE_HEADER} must be a JSON object, got {raw!r}") from None
-        if not isinstance(sent, dict):
+        if not isinstance(overrides, dict):
             raise ValueError(f"{LIFECYCLE_HEADER} must be a JSON object, got {raw!r}")
-        overrides = {**(overrides or {}), **sent}
-    profile = profile or fault_profile
-    if overrides:
-        get_profile(profile or "instant").with_overrides(overrides)  # refuse bad ones now
-    return LifecycleChoice(profile, overrides)
+    choice = LifecycleChoice(profile, overrides)
+    if has_request_context() and "mock_fault_lifecycle" in g:
+        choice = under_fault_lifecycle(choice, *g.mock_fault_lifecycle)
+    if choice.overrides:
+        get_profile(choice.profile or "instant").with_overrides(choice.overrides)  # refuse now
+    return choice
+
+
+def under_fault_lifecycle(
+    choice: LifecycleChoice | None, profile: str | None, overrides: Mapping[str, Any] | None
+) -> LifecycleChoice:
+    """A ``lifecycle`` fault's profile and overrides, under what the request itself asked for:
+    the request's profile wins, and its overrides replace the rule's field by field."""
+    asked = choice or LifecycleChoice(None, None)
+    merged = {**(overrides or {}), **(asked.overrides or {})}
+    return LifecycleChoice(asked.profile or profile, merged or None)
 
 
 class LazyHooks:

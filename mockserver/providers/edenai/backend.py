@@ -410,12 +410,11 @@ class EdenBackend:
                 )
                 continue
             state = self.engine.view(child)
-            body = job_body(child, state, self.engine.results(child, state), self.reader(child))
+            results = self.engine.results(child, state)
+            body = job_body(child, state, results, self.reader(child))
             status = body["status"]
             if status == "finished":
-                status = (
-                    "succeeded" if nb_ok(state, self.engine.results(child, state)) else "failed"
-                )
+                status = "succeeded" if nb_ok(state, results) else "failed"
             rows.append(
                 {
                     "public_id": child.id,

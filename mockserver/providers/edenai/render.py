@@ -82,16 +82,8 @@ def eden_status(view: JobState) -> str:
 
 
 def provider_job_id(job: Job, name: str) -> str:
-    """The provider's own job id: stable per job and provider."""
-    return str(uuid.uuid5(uuid.UUID(job.id), name)) if _is_uuid(job.id) else f"{job.id}-{name}"
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+    """The provider's own job id: stable per job and provider (Eden job ids are uuids)."""
+    return str(uuid.uuid5(uuid.UUID(job.id), name))
 
 
 def provider_error(job: Job, item: ItemState) -> dict[str, str]:

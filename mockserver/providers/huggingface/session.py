@@ -47,9 +47,9 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from ...engine.faults import Action, Call, Fired
+from ...engine.faults import Call, Fired
 from ...websocket import ABNORMAL, ConnectionClosed, ServerWebSocket
-from ..common import LifecycleChoice
+from ..common import LifecycleChoice, under_fault_lifecycle
 from .errors import HfError
 from .registry import Model
 from .stream import Ready
@@ -201,7 +201,8 @@ class StreamSession:
         kind = self._fault_kind()
         if kind == "lifecycle":  # the items admitted on this connection follow the rule's
             assert fired.rule is not None
-            self.choice = _merged_choice(self.choice, fired.rule.action)
+            action = fired.rule.action
+            self.choice = under_fault_lifecycle(self.choice, action.profile, action.overrides)
         self._malformed_due = kind == "malformed"
         self._cut_due()  # ``count`` 0 (and ``reset``): right after the token
 
@@ -419,14 +420,6 @@ def _item(frame: str | bytes) -> dict[str, Any]:
     if payload.get("parameters") is not None:
         item["parameters"] = payload["parameters"]
     return item
-
-
-def _merged_choice(choice: LifecycleChoice | None, action: Action) -> LifecycleChoice:
-    """A ``lifecycle`` rule's profile and overrides under the upgrade request's own headers
-    (as ``providers.common.lifecycle_choice`` merges them for an HTTP call)."""
-    overrides = {**(action.overrides or {}), **((choice.overrides if choice else None) or {})}
-    profile = (choice.profile if choice else None) or action.profile
-    return LifecycleChoice(profile, overrides or None)
 
 
 def _admission_error(model: Model, item: dict[str, Any]) -> str | None:
