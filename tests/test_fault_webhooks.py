@@ -227,3 +227,22 @@ def test_a_bad_eden_signature_fails_rsa_verification(
     [sent] = webhook_client.calls
     key = client.get("/_mock/edenai/webhook-key").get_json()["public_key"]
     assert not verify(key, sent["body"], sent["headers"]["x-edenai-signature"])
+
+
+def test_an_out_of_order_delivery_in_an_ordered_scenario_fails_visibly(
+    client: FlaskClient, app: Flask, webhook_client: RecordingClient
+) -> None:
+    wait = {"kind": "latency", "delay": 0}
+    rules = [
+        {"id": "first", "match": {"operation": "get_job_details"}, "action": wait},
+        {"id": "second", "match": {"operation": "webhook"}, "action": {"kind": "drop"}},
+    ]
+    install(client, *rules, mode="ordered")
+    job(client)
+    settle(app)
+    assert webhook_client.calls == []
+    [delivery] = deliveries(client)
+    assert delivery["status"] == "pending"  # the outbox will try again
+    [attempt] = delivery["attempts"]
+    assert attempt["error"] == "mockserver scenario: out of order: expected rule first first"
+    assert attempt["fault"] == "out of order: expected rule first first"

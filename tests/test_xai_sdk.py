@@ -448,3 +448,23 @@ def test_faults_abort_rpcs_with_the_mapped_status(
     assert caught.value.code() == getattr(grpc.StatusCode, code)
     emu.rest.delete("/_mock/faults")
     emu.stub.ListBatches(batch_pb2.ListBatchesRequest(), metadata=metadata(), timeout=5)
+
+
+def test_an_out_of_order_rpc_in_an_ordered_scenario_aborts_with_internal(emu: Emulator) -> None:
+    """Ordered mode fails loudly over gRPC too: ListBatches comes before the GetBatch step."""
+    wait = {"kind": "latency", "delay": 0}
+    rules = [
+        {"id": "first", "match": {"operation": "GetBatch"}, "action": wait},
+        {"id": "second", "match": {"operation": "ListBatches"}, "action": wait},
+    ]
+    response = emu.rest.post(
+        "/_mock/faults", json={"tenant": KEY, "mode": "ordered", "rules": rules}
+    )
+    assert response.status_code == 201, response.json
+    with pytest.raises(grpc.RpcError) as caught:
+        emu.stub.ListBatches(batch_pb2.ListBatchesRequest(), metadata=metadata(), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    assert "expected rule first first" in (caught.value.details() or "")
+    [entry] = [e for e in emu.rest.get("/_mock/journal").json["entries"]
+               if e["operation"] == "ListBatches"]  # fmt: skip
+    assert (entry["status"], entry["fault"]["kind"]) == (500, "out_of_order")

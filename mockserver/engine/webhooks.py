@@ -273,6 +273,9 @@ class Outbox:
         fired = self._fault(delivery, now)
         kind = fired.rule.action.kind if fired is not None and fired.rule is not None else None
         note = fired.describe() if fired is not None else None
+        if fired is not None and fired.out_of_order:  # an ordered scenario: fail visibly
+            record = Attempt(now, None, 0.0, error=f"mockserver scenario: {note}", fault=note)
+            return self._retry_or_fail(delivery, record, clock.now(), None)
         if fired is not None and kind in _HELD:
             return self._save(_held(delivery, now, fired, self._pending_after(delivery, now)))
         if kind == "drop":
@@ -332,8 +335,7 @@ class Outbox:
             return None
         provider = delivery.event.partition(".")[0]
         call = Call(provider, "webhook", delivery.tenant, delivery.job_id, now)
-        fired = self._faults.decide(call)
-        return None if fired is None or fired.rule is None else fired
+        return self._faults.decide(call)
 
     def _pending_after(self, delivery: Delivery, now: float) -> float:
         """Where a reordered delivery goes: just after the tenant's last other pending one."""

@@ -148,8 +148,9 @@ class GrpcServer:
 
         ``status`` aborts with the gRPC code of that HTTP status (503: UNAVAILABLE, which the
         SDK retries; 429: RESOURCE_EXHAUSTED); ``reset`` and ``timeout`` (after its delay) abort
-        with UNAVAILABLE, the status a dropped connection surfaces as; ``latency`` waits. The
-        other kinds concern HTTP bodies, webhooks or streams and do nothing here.
+        with UNAVAILABLE, the status a dropped connection surfaces as; ``latency`` waits; an
+        ordered scenario's out-of-order call aborts with INTERNAL (HTTP answers 500). The other
+        kinds concern HTTP bodies, webhooks or streams and do nothing here.
         """
         from ...engine.faults import Call
         from ...faultwire import describe_fault
@@ -157,10 +158,12 @@ class GrpcServer:
         fired = self.runtime.faults.decide(
             Call("xai", name, tenant, None, self.runtime.engine.now(tenant))
         )
-        if fired is None or fired.rule is None:
+        if fired is None:
             return None, None
-        action = fired.rule.action
         described = describe_fault(fired)
+        if fired.rule is None:  # an ordered scenario played out of order: loudly, as over HTTP
+            return described, XaiError(500, f"mockserver scenario: {fired.describe()}")
+        action = fired.rule.action
         refusal = None
         if action.kind == "latency":
             time.sleep(fired.delay)
