@@ -50,6 +50,7 @@ __all__ = [
     "FaultResponse",
     "check_faults",
     "describe_fault",
+    "header_plan",
 ]
 
 FAULT_HEADER = "X-Mock-Fault"
@@ -72,26 +73,34 @@ def _runtime() -> Runtime:
     return found
 
 
+def header_plan(raw: str, *, seed: int, now: float) -> FaultPlan:
+    """The one-request plan an ``X-Mock-Scenario`` value names: a bundled scenario's name or a
+    JSON list of rules. Raises ``FaultError`` (or ``ValueError`` for bad JSON) with a message
+    for the client; never reads a file the client names."""
+    from .scenarios import load_scenario
+
+    text = raw.strip()
+    mode: Mode
+    if text.startswith("["):
+        rules, mode = json.loads(text), "first"
+    elif "/" in text or "\\" in text or text.endswith((".yaml", ".yml")):
+        # A request header must not make the server read files: bundled names only.
+        raise FaultError("name a bundled scenario or send a JSON list of rules, not a path")
+    else:
+        scenario = load_scenario(text)
+        rules, mode = scenario.rules, scenario.mode
+    plan = FaultPlan(seed=seed, mode=mode)
+    plan.add(parse_rules(rules, added_at=now))
+    return plan
+
+
 def _request_rules(tenant: str) -> Fired | None:
     """Rules sent with this one request in ``X-Mock-Scenario`` (a name or a JSON rule list)."""
     raw = request.headers.get(SCENARIO_HEADER)
     if not raw:
         return None
-    from .scenarios import load_scenario
-
-    text = raw.strip()
     try:
-        mode: Mode
-        if text.startswith("["):
-            rules, mode = json.loads(text), "first"
-        elif "/" in text or "\\" in text or text.endswith((".yaml", ".yml")):
-            # A request header must not make the server read files: bundled names only.
-            raise FaultError("name a bundled scenario or send a JSON list of rules, not a path")
-        else:
-            scenario = load_scenario(text)
-            rules, mode = scenario.rules, scenario.mode
-        plan = FaultPlan(seed=_runtime().engine.seed_for(tenant), mode=mode)
-        plan.add(parse_rules(rules, added_at=_now(tenant)))
+        plan = header_plan(raw, seed=_runtime().engine.seed_for(tenant), now=_now(tenant))
     except (ValueError, FaultError) as exc:
         raise FaultResponse(_vendor_error(400, f"{SCENARIO_HEADER}: {exc}")) from None
     return plan.decide(_call(tenant))

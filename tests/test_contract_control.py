@@ -69,7 +69,7 @@ def test_operations_have_unique_camel_case_ids_tags_and_summaries(spec: dict[str
         assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation["operationId"])
         assert operation["summary"], (method, template)
         assert operation["tags"] and set(operation["tags"]) <= declared_tags, (method, template)
-    assert len(ids) == len(set(ids)) == 30
+    assert len(ids) == len(set(ids)) == 31
 
 
 def test_admin_token_is_required_everywhere_but_health_and_eden_public_files(
@@ -504,6 +504,17 @@ def journal_records_client_requests(api: ControlApi) -> None:
     }
     for bad in ({"status": "missing"}, {"after_id": "x"}, {"limit": "all"}):
         api.call("GET", "/_mock/journal", 400, query=bad)
+
+    exported = api.call("GET", "/_mock/journal/export").decode()
+    lines = [json.loads(line) for line in exported.splitlines()]
+    assert [(e["path"], e["status"]) for e in lines] == [
+        ("/v1/batch/jobs", 404),
+        ("/v2/other", 404),
+    ]
+    assert not {"id", "at", "duration_ms"} & set(lines[0])
+    assert exported.splitlines()[0] == json.dumps(lines[0], sort_keys=True, separators=(",", ":"))
+    empty = api.client.get("/_mock/journal/export", query_string={"tenant": "acme"})
+    assert (empty.status_code, empty.data, empty.mimetype) == (200, b"", "application/x-ndjson")
 
 
 @scenario()

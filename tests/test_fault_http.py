@@ -702,6 +702,47 @@ def test_flaky_network_is_reproducible_by_seed(fresh: Callable[..., FlaskClient]
     assert first != _flaky_run(fresh, seed=43)
 
 
+def _replay(*args: str) -> bytes:
+    """One run of a fixed client script against a fresh server; the journal's replay export.
+    The script reads back the batch it created last (the seeded id is in the path), when the
+    fault let it learn that id."""
+    calls = [
+        ("POST", "/v1/batches", _bearer("k1"), {"name": "nightly"}),
+        ("GET", "/v1/batches", _bearer("k2"), None),
+        ("GET", "/v0/batch/jobs", {"X-Hume-Api-Key": "k1"}, None),
+        ("GET", "/v2/audio/speech_to_text_async/", _bearer("k2"), None),
+        ("GET", "/v1/batches/{last}", _bearer("k1"), None),
+    ]
+    last = "batch_unknown"
+    with ServerProcess(*args) as proc:
+        for n in range(40):
+            method, path, headers, body = calls[n % len(calls)]
+            with contextlib.suppress(requests.exceptions.RequestException, ValueError):
+                response = requests.request(
+                    method, proc.url + path.format(last=last), headers=headers, json=body,
+                    timeout=5,
+                )  # fmt: skip
+                if method == "POST":
+                    last = response.json()["batch_id"]
+        exported = requests.get(f"{proc.url}/_mock/journal/export", timeout=5)
+        assert exported.headers["X-Mock-Journal-Dropped"] == "0"
+        return exported.content
+
+
+@pytest.mark.slow
+def test_the_same_seed_and_scenario_give_byte_identical_journals() -> None:
+    first = _replay("--seed", "7", "--scenario", "flaky-network")
+    second = _replay("--seed", "7", "--scenario", "flaky-network")
+    assert first == second
+    entries = [json.loads(line) for line in first.splitlines()]
+    assert len(entries) == 40
+    kinds = {e["fault"]["kind"] for e in entries if e["fault"]}
+    assert {"reset", "truncate", "malformed", "latency"} & kinds and len(kinds) >= 2
+    reads = [e["path"] for e in entries if e["operation"] == "get_batch"]
+    assert any(p.startswith("/v1/batches/batch_") and p != "/v1/batches/batch_unknown"
+               for p in reads)  # fmt: skip
+
+
 # --- against a real server -----------------------------------------------------------------------
 
 

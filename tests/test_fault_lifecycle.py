@@ -1,9 +1,9 @@
 """Lifecycle faults: a ``lifecycle`` rule shapes the job the matched call creates (stuck, slow
-queue, per-item errors with the vendor's messages, whole-job failure), and the bundled lifecycle
-scenarios show their client-visible effect on each provider they target.
+queue, per-item errors with the vendor's messages, whole-job failure, early expiry, the cancel
+race), over REST here and over gRPC in ``test_xai_sdk.py``.
 
 HTTP faults (status, latency, resets, bodies) are ``test_fault_http.py``'s; the rule engine is
-``test_faults.py``'s.
+``test_faults.py``'s; the bundled scenarios, started from their flag, ``test_scenarios.py``'s.
 """
 
 from __future__ import annotations
@@ -19,11 +19,8 @@ from flask.testing import FlaskClient
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from tests.conftest import FakeTime, RecordingClient
-from tests.xai_helpers import chat
 
 HUME = {"X-Hume-Api-Key": "hume-key"}
-BEARER = {"Authorization": "Bearer tenant-key"}
-STT = "/v2/audio/speech_to_text_async"
 
 
 @pytest.fixture
@@ -112,71 +109,36 @@ def test_bad_lifecycle_rules_are_refused_when_installed(
     assert needle in response.get_json()["error"]["message"]
 
 
-# --- the bundled lifecycle scenarios -----------------------------------------------------------
-
-
-def test_hume_flaky_queue_keeps_jobs_queued_then_fails_some_sources(client: FlaskClient) -> None:
-    install(client, scenario="hume-flaky-queue")
+def test_an_expiry_rule_fails_a_hume_job_that_has_not_finished(client: FlaskClient) -> None:
+    rule = {
+        "match": {"provider": "hume", "operation": "start_job"},
+        "action": {"kind": "lifecycle",
+                   "overrides": {"queue_wait": 0, "run_time": 120, "expire_after": 30}},
+    }  # fmt: skip
+    install(client, rules=[rule])
     job_id = hume_job(client)
-    assert hume_status(client, job_id) == "QUEUED"
-    advance(client, 600)  # past the 2-minute cap of the queue wait
-    assert hume_status(client, job_id) == "COMPLETED"
-    predictions = client.get(f"/v0/batch/jobs/{job_id}/predictions", headers=HUME).get_json()
-    errors = [p["error"] for p in predictions if "error" in p]
-    messages = {
-        "transcript confidence (0.0) below threshold value (0.5)",
-        "Failed to download the file from the given URL",
-        "The file could not be decoded as audio, image, video or text",
-    }
-    assert errors and set(errors) <= messages  # seeded: the same failures every run
-    assert len(errors) < len(predictions)
+    advance(client, 29)
+    assert hume_status(client, job_id) == "IN_PROGRESS"
+    advance(client, 1)
+    details = client.get(f"/v0/batch/jobs/{job_id}", headers=HUME).get_json()
+    assert details["state"]["status"] == "FAILED"
+    assert details["state"]["message"] == "Job expired"
 
 
-def test_xai_partial_failures_split_the_results(client: FlaskClient) -> None:
-    install(client, scenario="xai-partial-failures")
-    created = client.post("/v1/batches", json={"name": "b"}, headers=BEARER).get_json()
-    batch_id = created["batch_id"]
-    requests = [chat(f"r{i}", f"question {i}") for i in range(20)]
-    response = client.post(
-        f"/v1/batches/{batch_id}/requests", json={"batch_requests": requests}, headers=BEARER
-    )
-    assert response.status_code == 200, response.get_json()
-    state = client.get(f"/v1/batches/{batch_id}", headers=BEARER).get_json()["state"]
-    assert state["num_error"] > 0 and state["num_success"] > 0
-    assert state["num_error"] + state["num_success"] == 20
-    rows = client.get(
-        f"/v1/batches/{batch_id}/results", query_string={"limit": 100}, headers=BEARER
-    ).get_json()["results"]
-    failed = [r["batch_result"]["error"] for r in rows if "error" in r["batch_result"]]
-    assert len(failed) == state["num_error"]
-    assert set(failed) <= {"Internal error while processing the request", "Request timed out"}
-
-
-def test_eden_provider_failures_fail_some_providers(client: FlaskClient) -> None:
-    install(client, scenario="eden-provider-failures")
-    outcomes = []
-    for _ in range(6):
-        launched = client.post(
-            STT,
-            headers=BEARER,
-            json={
-                "providers": "amazon,google,deepgram",
-                "file_url": "https://example.com/two_voices.wav",
-            },
-        ).get_json()
-        body = client.get(f"{STT}/{launched['public_id']}/", headers=BEARER).get_json()
-        outcomes.append(body)
-    finals = [r["final_status"] for b in outcomes for r in b["results"].values()]
-    assert "failed" in finals and "succeeded" in finals
-    messages = {
-        r["error"]["message"] for b in outcomes for r in b["results"].values() if r["error"]
-    }
-    # Providers still running when a job fails as a whole carry the job's message.
-    assert messages <= {
-        "Provider returned an empty response",
-        "Provider timed out while processing the file",
-        "Provider returned an error for every request",
-    }
-    for body in outcomes:
-        if body["status"] == "failed":
-            assert body["error"] == "Provider returned an error for every request"
+def test_an_expiry_rule_fails_an_eden_job_and_its_unfinished_providers(
+    client: FlaskClient,
+) -> None:
+    stt = "/v2/audio/speech_to_text_async"
+    bearer = {"Authorization": "Bearer eden-key"}
+    rule = {
+        "match": {"provider": "edenai", "operation": "launch"},
+        "action": {"kind": "lifecycle",
+                   "overrides": {"queue_wait": 0, "run_time": 120, "expire_after": 30}},
+    }  # fmt: skip
+    install(client, rules=[rule])
+    body = {"providers": "amazon,google", "file_url": "https://example.com/two_voices.wav"}
+    public_id = client.post(stt, headers=bearer, json=body).get_json()["public_id"]
+    advance(client, 30)
+    got = client.get(f"{stt}/{public_id}/", headers=bearer).get_json()
+    assert (got["status"], got["error"]) == ("failed", "Job expired")
+    assert {r["error"]["message"] for r in got["results"].values()} == {"Job expired"}

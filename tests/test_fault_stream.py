@@ -357,3 +357,31 @@ def test_the_hf_stream_cut_scenario_from_one_flag() -> None:
             assert quiet(ws) == []
         assert sorted(first + rest) == list(range(kept))
         assert journal(running, token, 2)[0]["rule"] == "cut"
+
+
+def test_the_scenario_header_on_the_handshake_shapes_that_connection_only(
+    server: ServerProcess,
+) -> None:
+    """``X-Mock-Scenario`` on the upgrade request: its rules play for that connection (here a
+    cut right after the token); the next connection, without the header, is not touched."""
+    token = "fault_header_cut"
+    rules = json.dumps([stream_rule("header-cut", {"kind": "cut", "count": 0})])
+    with open_stream(server, {"X-Mock-Scenario": rules}) as ws:
+        login(ws, token)
+        assert dropped(ws) == []
+    with open_stream(server) as ws:
+        login(ws, token)
+        ws.send(item(1))
+        assert result_ids(texts(ws, 1)) == [1]
+    assert journal(server, token, 2)[0]["rule"] == "header-cut"
+
+
+def test_a_bad_scenario_header_is_refused_before_the_upgrade(server: ServerProcess) -> None:
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus) as refused:
+        open_stream(server, {"X-Mock-Scenario": "fixtures/scenarios/rate-limited.yaml"})
+    response = refused.value.response
+    assert response.status_code == 400
+    body = json.loads(response.body)
+    assert "X-Mock-Scenario" in body["error"] and "not a path" in body["error"]

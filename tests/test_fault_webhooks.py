@@ -180,35 +180,6 @@ def test_webhook_rules_match_the_jobs_provider(
     assert len(webhook_client.calls) == 1
 
 
-def test_the_eden_webhook_outage_scenario(
-    client: FlaskClient, app: Flask, webhook_client: RecordingClient
-) -> None:
-    runtime = app.extensions["mockserver"]
-    runtime.inference.start()
-    runtime.inference.wait_ready(60)
-    install_body = {"scenario": "eden-webhook-outage"}
-    assert client.post("/_mock/faults", json=install_body).status_code == 201
-    launched = client.post(
-        STT,
-        headers=EDEN,
-        json={
-            "providers": "amazon",
-            "file_url": "https://example.com/two_voices.wav",
-            "webhook_receiver": HOOK,
-        },
-    ).get_json()
-    settle(app)
-    for _ in range(6):
-        advance(client, app, 30)
-    [delivery] = deliveries(client)
-    assert delivery["status"] == "delivered"
-    assert [a["status_code"] for a in delivery["attempts"]] == [503, 503, 503, 200]
-    [sent] = webhook_client.calls
-    key = client.get("/_mock/edenai/webhook-key").get_json()["public_key"]
-    assert verify(key, sent["body"], sent["headers"]["x-edenai-signature"])
-    assert json.loads(sent["body"])["public_id"] == launched["public_id"]
-
-
 def test_a_bad_eden_signature_fails_rsa_verification(
     client: FlaskClient, app: Flask, webhook_client: RecordingClient
 ) -> None:

@@ -207,8 +207,21 @@ overrides_strategy = st.fixed_dictionaries(
         "job_failure_rate": st.sampled_from([0.0, 0.5, 1.0]),
         "failure_at": st.floats(0, 1),
         "stuck": st.sampled_from(["none", "none", "queued", "running"]),
+        "expire_after": st.sampled_from([None, None, 0.5, 3.0]),
+        "cancel_landing": st.sampled_from([None, None, 0.0, 1.5]),
     }
 )
+
+
+def _landed(p: Plan, old: lifecycle.ItemState, new: lifecycle.ItemState) -> bool:
+    """An item running at a cancel that has since landed (``cancel_landing``)."""
+    return (
+        old.status == "cancelled"
+        and new.status in ("succeeded", "failed")
+        and p.lands_at is not None
+        and new.ended_at == p.lands_at
+        and new.started_at == old.started_at is not None
+    )
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -271,6 +284,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             for old in before.items:
                 new = after.items[old.index]
                 assert ORDER[new.status] >= ORDER[old.status], (old, new)
+                if _landed(p, old, new):
+                    continue  # the one move allowed after a terminal state: the cancel race
                 if ORDER[old.status] == 2:
                     assert new == old, "a terminal item must not change"
                 if old.started_at is not None:
@@ -349,3 +364,54 @@ def test_fast_readers_agree_with_state_for_held_plans() -> None:
     view = state(cut, T + 2)
     assert lifecycle.counts(cut, T + 2) == view.counts
     assert lifecycle.item_state(cut, 0, T + 2) == view.items[0]
+
+
+def test_expire_after_brings_expiry_forward_and_cuts_unfinished_items() -> None:
+    p = make_plan(
+        key="k", seed=0, profile="manual", now=T, count=3,
+        overrides={"run_time": [1, 1], "queue_wait": [0, 0], "expire_after": 0.5},
+    )  # fmt: skip
+    assert p.expires_at == T + 0.5
+    view = state(p, T + 1)
+    assert view.status == "cancelled" and view.error == "expired"
+    assert {i.status for i in view.items} == {"cancelled"}
+    # never later than the provider's own expiry
+    kept = make_plan(
+        key="k", seed=0, profile="manual", now=T, count=1, expires_at=T + 0.2,
+        overrides={"expire_after": 60},
+    )  # fmt: skip
+    assert kept.expires_at == T + 0.2
+
+
+def test_cancel_landing_lets_running_items_land_after_the_cancel() -> None:
+    overrides = {"queue_wait": [0, 0], "run_time": [10, 10], "cancel_landing": 20}
+    p = make_plan(key="k", seed=0, profile="manual", now=T, count=2, overrides=overrides)
+    # one item running at the cancel, one still queued (a later start)
+    from dataclasses import replace
+
+    p = replace(p, items=(p.items[0], replace(p.items[1], start=T + 50)))
+    cut = lifecycle.cancel(p, T + 5)
+    assert cut.lands_at == T + 25
+    early = state(cut, T + 6)
+    assert early.status == "cancelled"
+    assert [i.status for i in early.items] == ["cancelled", "cancelled"]
+    assert next_transition(cut, T + 6) == T + 25
+    late = state(cut, T + 25)
+    assert late.status == "cancelled", "the job stays cancelled: only its counters move"
+    assert [i.status for i in late.items] == ["succeeded", "cancelled"]
+    assert late.items[0].ended_at == T + 25
+    assert lifecycle.counts(cut, T + 25) == late.counts
+    assert lifecycle.item_state(cut, 0, T + 25) == late.items[0]
+    assert next_transition(cut, T + 25) is None
+    assert Plan.from_json(cut.to_json()) == cut
+    # without the override a cancel is final at once
+    plain = lifecycle.cancel(replace(p, overrides={}), T + 5)
+    assert plain.lands_at is None
+    assert state(plain, T + 100).items[0].status == "cancelled"
+
+
+@pytest.mark.parametrize("bad", [-1, "soon", True, float("inf")])
+def test_expiry_and_landing_overrides_refuse_bad_values(bad: object) -> None:
+    for key in ("expire_after", "cancel_landing"):
+        with pytest.raises(ValueError, match=key):
+            get_profile("fast").with_overrides({key: bad})

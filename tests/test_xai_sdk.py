@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -468,3 +468,61 @@ def test_an_out_of_order_rpc_in_an_ordered_scenario_aborts_with_internal(emu: Em
     [entry] = [e for e in emu.rest.get("/_mock/journal").json["entries"]
                if e["operation"] == "ListBatches"]  # fmt: skip
     assert (entry["status"], entry["fault"]["kind"]) == (500, "out_of_order")
+
+
+@pytest.fixture
+def scenario_emu() -> Iterator[Callable[[str], Emulator]]:
+    """An emulator started with ``--scenario NAME`` on a frozen virtual clock."""
+    started: list[Emulator] = []
+
+    def start(name: str) -> Emulator:
+        started.append(Emulator(Settings().replace(clock="virtual", scenario=name)))
+        return started[-1]
+
+    yield start
+    for one in started:
+        one.close()
+
+
+def advance(emu: Emulator, seconds: float) -> None:
+    response = emu.rest.post("/_mock/clock/advance", json={"seconds": seconds})
+    assert response.status_code == 200, response.json
+
+
+def test_the_cancel_race_over_grpc(scenario_emu: Callable[[str], Emulator]) -> None:
+    """``xai-cancel-race`` shapes batches created by the SDK (a lifecycle rule on
+    ``CreateBatch``): counters move after the cancel, as observed live."""
+    emu = scenario_emu("xai-cancel-race")
+    batch = emu.sdk.batch.create("race")
+    emu.sdk.batch.add(batch.batch_id, [emu.chat(f"q{n}", f"question {n}") for n in range(3)])
+    advance(emu, 5)
+    cancelled = emu.sdk.batch.cancel(batch.batch_id)
+    assert (cancelled.state.num_pending, cancelled.state.num_cancelled) == (0, 3)
+    page = emu.sdk.batch.list_batch_results(batch.batch_id)
+    assert [r.error_message for r in page.failed] == ["Batch cancelled"] * 3
+    advance(emu, 20)
+    landed = emu.sdk.batch.get(batch.batch_id)
+    assert (landed.state.num_success, landed.state.num_cancelled) == (3, 0)
+    assert landed.HasField("cancel_time")
+    page = emu.sdk.batch.list_batch_results(batch.batch_id)
+    assert sorted(r.batch_request_id for r in page.succeeded) == ["q0", "q1", "q2"]
+    entries = emu.rest.get("/_mock/journal").json["entries"]
+    fired = [(e["operation"], e["fault"]["rule"]) for e in entries if e["fault"]]
+    assert fired == [("CreateBatch", "race-grpc")]
+
+
+def test_early_expiry_over_grpc(scenario_emu: Callable[[str], Emulator]) -> None:
+    emu = scenario_emu("xai-early-expiry")
+    batch = emu.sdk.batch.create("short-lived")
+    lifetime = batch.expire_time.ToSeconds() - batch.create_time.ToSeconds()
+    assert lifetime == 60
+    emu.sdk.batch.add(batch.batch_id, [emu.chat(f"q{n}", f"question {n}") for n in range(12)])
+    advance(emu, 60)
+    state = emu.sdk.batch.get(batch.batch_id).state
+    assert state.num_pending == 0 and state.num_cancelled > 0
+    page = emu.sdk.batch.list_batch_results(batch.batch_id, limit=100)
+    assert {r.error_message for r in page.failed} == {"Batch expired"}
+    assert {r.proto.error.code for r in page.failed} == {grpc.StatusCode.DEADLINE_EXCEEDED.value[0]}
+    with pytest.raises(grpc.RpcError) as refused:
+        emu.sdk.batch.add(batch.batch_id, [emu.chat("late", "too late")])
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

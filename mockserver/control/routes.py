@@ -365,6 +365,17 @@ def journal() -> Response:
     return jsonify(entries=entries, capacity=rt().journal.capacity, dropped=rt().journal.dropped)
 
 
+@bp.get("/journal/export")
+def export_journal() -> Response:
+    """The journal in its replay form (``Journal.export``): diff two runs' exports."""
+    body = rt().journal.export(
+        tenant=request.args.get("tenant"), provider=request.args.get("provider")
+    )
+    response = Response(body, mimetype="application/x-ndjson")
+    response.headers["X-Mock-Journal-Dropped"] = str(rt().journal.dropped)
+    return response
+
+
 @bp.get("/webhooks")
 def list_webhooks() -> Response:
     status = status_arg(DELIVERY_STATUSES)

@@ -3,17 +3,28 @@
 The journal is the evidence behind contract and behaviour reports (issue: contracts both ways),
 so every entry names the tenant, the provider and the operation. It is capped: the oldest entries
 fall off once ``capacity`` is reached, so a long-running server's memory stays flat.
+
+:meth:`Journal.export` is the replay form (issue 8, "the same seed and scenario give
+byte-identical journals"): oldest first, one canonical JSON line per entry, without the fields
+that measure the host rather than the run (the entry's number, the wall-clock time, the
+duration). Everything else (paths with their seeded ids, statuses, tenants, operations,
+contract violations, the fault rule that fired and its call number) is a function of the seed,
+the scenario and what the client sent, in the order it sent it.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Journal"]
+__all__ = ["VOLATILE_FIELDS", "Journal"]
+
+#: What differs between two runs of the same client against the same seed and scenario.
+VOLATILE_FIELDS = frozenset({"id", "at", "duration_ms"})
 
 
 class Journal:
@@ -68,6 +79,21 @@ class Journal:
             if len(out) >= limit:
                 break
         return out
+
+    def export(self, *, tenant: str | None = None, provider: str | None = None) -> bytes:
+        """The entries kept (``tenant``/``provider`` filtered), oldest first, as NDJSON with
+        sorted keys and without :data:`VOLATILE_FIELDS`: byte-identical across replays."""
+        with self._lock:
+            entries = list(self._entries)
+        lines = []
+        for entry in entries:
+            if tenant is not None and entry.get("tenant") != tenant:
+                continue
+            if provider is not None and entry.get("provider") != provider:
+                continue
+            stable = {k: v for k, v in entry.items() if k not in VOLATILE_FIELDS}
+            lines.append(json.dumps(stable, sort_keys=True, separators=(",", ":")) + "\n")
+        return "".join(lines).encode()
 
     def clear(self, tenant: str | None = None) -> None:
         with self._lock:

@@ -35,6 +35,7 @@ __all__ = [
     "item_state",
     "make_plan",
     "next_transition",
+    "readable_error",
     "state",
     "step",
 ]
@@ -44,6 +45,16 @@ JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 ItemStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL_JOB: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 TERMINAL_ITEM: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+#: Sentences for the bare messages of the job-level cut-offs a vendor face may show.
+_CUT_SENTENCES = {"cancelled": "Job cancelled", "expired": "Job expired"}
+
+
+def readable_error(error: str | None, default: str) -> str:
+    """An item's or job's error as a client should read it: a cancel or an expiry as a
+    sentence (``Job expired``), any other message as it is, no message as ``default``."""
+    if not error:
+        return default
+    return _CUT_SENTENCES.get(error, error)
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,9 @@ class Plan:
     failure_message: str | None = None
     cancelled_at: float | None = None
     expires_at: float | None = None
+    #: After a cancel with the profile's ``cancel_landing``: when the items that were running at
+    #: the cancel land with their own outcome (until then they read ``cancelled``).
+    lands_at: float | None = None
     #: Waiting for something outside the lifecycle (the model to load): every item stays
     #: queued until :func:`release` moves the whole timeline to start at that moment.
     held: bool = False
@@ -105,6 +119,7 @@ class Plan:
             "failure_message": self.failure_message,
             "cancelled_at": self.cancelled_at,
             "expires_at": self.expires_at,
+            "lands_at": self.lands_at,
             "held": self.held,
         }
 
@@ -122,6 +137,7 @@ class Plan:
             failure_message=raw.get("failure_message"),
             cancelled_at=raw.get("cancelled_at"),
             expires_at=raw.get("expires_at"),
+            lands_at=raw.get("lands_at"),
             held=raw.get("held", False),
         )
 
@@ -262,7 +278,8 @@ def make_plan(
     stream); they never fail as a whole and are only terminal when cancelled or expired.
     ``errors`` (one entry per item, ``None`` for most) are failures already known at admission,
     such as a request the vendor accepts but cannot execute: the item still queues and runs on
-    its drawn timeline, and ends failed with that message.
+    its drawn timeline, and ends failed with that message. A profile's ``expire_after`` brings
+    ``expires_at`` forward (never back).
     """
     resolved = get_profile(profile).with_overrides(overrides)
     items = [_draw_item(resolved, seed, key, n, now) for n in range(count)]
@@ -274,6 +291,9 @@ def make_plan(
         survivors = min(int(resolved.failure_at * len(items)), len(items) - 1)
         failure_index = by_end[survivors]
         failure_message = resolved.job_failure_message
+    if resolved.expire_after is not None:
+        early = now + resolved.expire_after
+        expires_at = early if expires_at is None else min(expires_at, early)
     return Plan(
         key=key,
         seed=seed,
@@ -398,11 +418,22 @@ class _Cut:
     message: str | None
     status: ItemStatus
     fatal: int | None
+    #: When items running at a cancel land (``Plan.lands_at``), if the cut-off is that cancel.
+    lands_at: float | None = None
 
     @classmethod
     def of(cls, plan: Plan) -> _Cut:
         at, message, status = _cutoff(plan)
-        return cls(at, message, status, plan.failure_index if status == "failed" else None)
+        fatal = plan.failure_index if status == "failed" else None
+        return cls(at, message, status, fatal, _landing(plan, at, message))
+
+
+def _landing(plan: Plan, cut_at: float, cut_message: str | None) -> float | None:
+    """``plan.lands_at`` when the plan's cut-off is the cancel it belongs to (not a failure or
+    an expiry at the same instant), else None."""
+    if plan.lands_at is None or cut_message != "cancelled" or plan.cancelled_at != cut_at:
+        return None
+    return plan.lands_at
 
 
 def _classify(
@@ -417,6 +448,9 @@ def _classify(
         return ItemState(index, status, item.start, end, item.error), "natural"
     if cut.at <= now:
         started = item.start if item.start <= cut.at else None
+        if started is not None and cut.lands_at is not None and cut.lands_at <= now:
+            status = "failed" if item.error else "succeeded"
+            return ItemState(index, status, started, cut.lands_at, item.error), "cut"
         return ItemState(index, cut.status, started, cut.at, cut.message), "cut"
     if item.start > now:
         return ItemState(index, "queued", None, None), "pending"
@@ -431,8 +465,10 @@ def counts(plan: Plan, now: float) -> Counts:
         if _held_cut(plan, now) is None:
             return Counts(total=total, queued=total)
         return Counts(total=total, cancelled=total)
-    cut_at, _, cut_status = _cutoff(plan)
+    cut_at, cut_message, cut_status = _cutoff(plan)
     fatal = plan.failure_index if cut_status == "failed" else None
+    landed = _landing(plan, cut_at, cut_message)
+    landed = landed if landed is not None and landed <= now else None
     queued = running = succeeded = failed = cut = 0
     for index, item in enumerate(plan.items):
         start = item.start
@@ -443,7 +479,13 @@ def counts(plan: Plan, now: float) -> Counts:
             else:
                 succeeded += 1
         elif cut_at <= now:
-            cut += 1
+            if landed is not None and start <= cut_at:
+                if item.error:
+                    failed += 1
+                else:
+                    succeeded += 1
+            else:
+                cut += 1
         elif start > now:
             queued += 1
         else:
@@ -496,9 +538,11 @@ def next_transition(plan: Plan, now: float) -> float | None:
     if plan.held:
         cuts = [t for t in (plan.cancelled_at, plan.expires_at) if t is not None and t > now]
         return min(cuts) if cuts else None
-    cut_at = _cutoff(plan)[0]
+    cut_at, cut_message, _ = _cutoff(plan)
     if cut_at <= now:
-        return None  # cut off: nothing after the cut-off can change what a client sees
+        # Cut off: nothing after the cut-off can change what a client sees, except a landing.
+        landing = _landing(plan, cut_at, cut_message)
+        return landing if landing is not None and landing > now else None
     best = cut_at
     for item in plan.items:
         for t in (item.start, item.end):
@@ -538,7 +582,12 @@ def step(plan: Plan, now: float, to: Literal["next", "terminal"] = "next") -> Pl
 
 
 def cancel(plan: Plan, now: float) -> Plan:
-    """Cancel at ``now``: unfinished items become ``cancelled``; finished ones stay readable."""
+    """Cancel at ``now``: unfinished items become ``cancelled``; finished ones stay readable.
+
+    With the profile's ``cancel_landing``, the items running at ``now`` land later (see
+    :class:`Plan`), as in-flight requests did live on xAI.
+    """
     if plan.cancelled_at is not None and plan.cancelled_at <= now:
         return plan
-    return replace(plan, cancelled_at=now)
+    landing = None if plan.held else plan.resolved_profile().cancel_landing
+    return replace(plan, cancelled_at=now, lands_at=None if landing is None else now + landing)

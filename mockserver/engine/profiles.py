@@ -77,6 +77,11 @@ class Profile:
     ``item_error_rate`` draws per-item errors with a message from ``error_messages``;
     ``job_failure_rate`` fails the whole job once ``failure_at`` of its items have ended;
     ``stuck`` pins the job in ``queued`` or ``running`` until it is stepped.
+    ``expire_after`` makes the job expire that many seconds after submission (earlier than the
+    provider's own expiry, if it has one): what was unfinished is cut off as ``expired``.
+    ``cancel_landing`` emulates the race seen live on xAI (xai-batch.md §4): after a cancel,
+    items that were already running show ``cancelled``, then land with their own outcome this
+    many seconds later, so counters move after the cancel.
     ``frozen_clock`` asks the server to freeze the clock when the profile is selected.
     """
 
@@ -89,6 +94,8 @@ class Profile:
     stuck: Literal["none", "queued", "running"] = "none"
     error_messages: tuple[str, ...] = ("item failed",)
     job_failure_message: str = "job failed"
+    expire_after: float | None = None
+    cancel_landing: float | None = None
     frozen_clock: bool = False
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Profile:
@@ -130,6 +137,15 @@ def _coerce(key: str, value: Any) -> Any:
         return messages
     if key == "frozen_clock":
         return bool(value)
+    if key in ("expire_after", "cancel_landing"):
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{key} must be a number of seconds >= 0, got {value!r}")
+        seconds = float(value)
+        if not 0.0 <= seconds < math.inf:
+            raise ValueError(f"{key} must be a number of seconds >= 0, got {value!r}")
+        return seconds
     return str(value)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ...engine.lifecycle import ItemState, JobState
+from ...engine.lifecycle import ItemState, JobState, readable_error
 from ...engine.records import Job
 
 __all__ = [
@@ -90,7 +90,7 @@ def provider_error(job: Job, item: ItemState) -> dict[str, str]:
     """A failed provider's ``error`` object; generic lifecycle messages become provider-like."""
     message = item.error or "Provider failed"
     if item.status == "cancelled":
-        message = item.error or "Job cancelled"
+        message = readable_error(item.error, "Job cancelled")
     elif message in _GENERIC:
         message = _PROVIDER_ERRORS[
             (job.plan.seed + item.index + len(job.id)) % len(_PROVIDER_ERRORS)
@@ -132,7 +132,7 @@ def job_body(job: Job, state: JobState, results: Mapping[int, Any], view: View) 
     status = eden_status(state)
     error = None
     if status == "failed":
-        error = state.error or "Job failed"
+        error = readable_error(state.error, "Job failed")
     body: dict[str, Any] = {"public_id": job.id, "status": status, "error": error}
     if view.as_dict:
         body["results"] = dict(entries)

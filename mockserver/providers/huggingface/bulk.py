@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...engine.core import Notification
-from ...engine.lifecycle import JobState
+from ...engine.lifecycle import JobState, readable_error
 from ...engine.records import Job
 from .datasets import Column, resolve_file
 from .errors import HfError
@@ -151,7 +151,7 @@ def output_rows(job: Job, view: JobState, results: dict[int, Any]) -> list[dict[
         if item.status == "succeeded":
             row["outputs"] = results.get(item.index)
         else:
-            row["error"] = item.error or item.status
+            row["error"] = readable_error(item.error, item.status)
         rows.append(row)
     return rows
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from ...faultwire import describe_fault
+from ...faultwire import SCENARIO_HEADER, describe_fault, header_plan
 from ...websocket import HandshakeError, ServerWebSocket
 from ..common import lifecycle_choice, note_request, runtime
 from .backend import HfBackend
@@ -169,6 +169,12 @@ def bulk_stream(compute: str, model_id: str) -> Any:
         choice = lifecycle_choice(dict(request.headers))
     except ValueError as exc:  # refused before the upgrade, as bulk_run refuses it
         raise bad_request(str(exc)) from None
+    scenario = request.headers.get(SCENARIO_HEADER) or None
+    if scenario is not None:  # checked now; played once the token names the tenant
+        try:
+            header_plan(scenario, seed=0, now=0.0)
+        except ValueError as exc:
+            raise bad_request(f"{SCENARIO_HEADER}: {exc}") from None
     try:
         ws = ServerWebSocket(request.environ, max_message_size=16 << 20)
     except HandshakeError as exc:
@@ -176,7 +182,7 @@ def bulk_stream(compute: str, model_id: str) -> Any:
         response = HfError(exc.status, message).response()
         response.headers.update(exc.headers)
         return response
-    session = StreamSession(backend(), ws, compute, model_id, choice)
+    session = StreamSession(backend(), ws, compute, model_id, choice, scenario)
     session.run()
     if session.tenant:
         g.mock_tenant = session.tenant

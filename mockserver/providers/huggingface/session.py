@@ -48,6 +48,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ...engine.faults import Call, Fired
+from ...engine.lifecycle import readable_error
+from ...faultwire import header_plan
 from ...websocket import ABNORMAL, ConnectionClosed, ServerWebSocket
 from ..common import LifecycleChoice, under_fault_lifecycle
 from .errors import HfError
@@ -97,8 +99,11 @@ class StreamSession:
         compute: str,
         model_id: str,
         choice: LifecycleChoice | None,
+        scenario: str | None = None,
     ) -> None:
         self.backend = backend
+        #: The handshake's ``X-Mock-Scenario``: rules for this one connection, consulted first.
+        self.scenario = scenario
         self.ws = ws
         self.compute = compute
         self.model_id = model_id
@@ -193,7 +198,11 @@ class StreamSession:
             job_id=None,
             now=runtime.engine.now(self.tenant),
         )
-        fired = self.fault = runtime.faults.decide(call)
+        fired = None
+        if self.scenario is not None:  # checked before the upgrade: it parses
+            seed = runtime.engine.seed_for(self.tenant)
+            fired = header_plan(self.scenario, seed=seed, now=call.now).decide(call)
+        fired = self.fault = fired or runtime.faults.decide(call)
         if fired is None:
             return
         if fired.out_of_order:  # an ordered scenario played out of order: say so loudly
@@ -357,7 +366,7 @@ class StreamSession:
         started: list[Any] = []
         for ready in claimed:
             if ready.status != "succeeded":
-                started.append(_error_body(ready.error or f"Item {ready.status}"))
+                started.append(_error_body(readable_error(ready.error, f"Item {ready.status}")))
                 continue
             item = ready.item
             try:

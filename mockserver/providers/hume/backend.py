@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...engine.core import Notification
-from ...engine.lifecycle import JobState
+from ...engine.lifecycle import JobState, readable_error
 from ...engine.media import Blob
 from ...engine.records import Job
 from ...runtime import Runtime
@@ -249,8 +249,8 @@ class HumeBackend:
             if item.status == "succeeded" and stored is not None:
                 entries.append(stored)
             else:
-                message = item.error or (
-                    "Job cancelled" if item.status == "cancelled" else "Source failed"
+                message = readable_error(
+                    item.error, "Job cancelled" if item.status == "cancelled" else "Source failed"
                 )
                 source = wire_source(job.inputs[item.index])
                 entries.append({"wire": {"source": source, "error": message}, "counts": [0, 1]})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...engine.lifecycle import JobState
+from ...engine.lifecycle import JobState, readable_error
 from ...engine.records import Job
 
 __all__ = [
@@ -44,8 +44,8 @@ def hume_status(view: JobState) -> str:
 
 def failure_message(view: JobState) -> str:
     if view.status == "cancelled":
-        return view.error or "Job cancelled"
-    return view.error or "Job failed"
+        return readable_error(view.error, "Job cancelled")
+    return readable_error(view.error, "Job failed")
 
 
 def state_json(view: JobState, counts: tuple[int, int] | None = None) -> dict[str, Any]:

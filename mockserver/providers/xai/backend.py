@@ -234,7 +234,8 @@ class XaiBackend:
         )
 
     def counts(self, batch: Job) -> Counts:
-        """The batch's tally: its segments' tallies summed (finished segments from a cache)."""
+        """The batch's tally: its segments' tallies summed (final segments from a cache; a
+        segment with a cancel race to come is not final until its requests have landed)."""
         now = self.engine.now(batch.tenant)
         totals = Counts()
         for segment_id in batch.attrs["children"]:
@@ -245,7 +246,8 @@ class XaiBackend:
                 if segment is None:
                     continue
                 tally = lifecycle.counts(segment.plan, now)
-                if tally.pending == 0:
+                lands = segment.plan.lands_at  # the cancel race: counters move after a cancel
+                if tally.pending == 0 and (lands is None or lands <= now):
                     with self._cache_lock:
                         self._final_counts[segment_id] = tally
             totals += tally

@@ -23,9 +23,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent import futures
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ...runtime import Runtime
+from ..common import LifecycleChoice
 from .backend import Page, RequestRow, XaiBackend
 from .catalog import CHAT, IMAGE_EDIT, IMAGE_GENERATION, VIDEO_EXTENSION, VIDEO_GENERATION
 from .errors import XaiError
@@ -36,6 +38,15 @@ __all__ = ["GrpcServer", "available"]
 
 log = logging.getLogger("mockserver")
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made an RPC, and the lifecycle a ``lifecycle`` fault gave what it creates."""
+
+    tenant: str
+    lifecycle: LifecycleChoice | None = None
+
 
 _ROLES = {1: "user", 2: "assistant", 3: "system", 4: "function", 5: "tool", 6: "developer"}
 _ROLE_NUMBERS = {name: number for number, name in _ROLES.items()}
@@ -107,8 +118,11 @@ class GrpcServer:
 
     # --- calls -----------------------------------------------------------------------------------
 
-    def call(self, name: str, context: Any, work: Callable[[str], T]) -> T:
-        """Authenticate, run ``work(tenant)``, map XaiError to a status, journal the call."""
+    def call(
+        self, name: str, context: Any, work: Callable[[Caller], T], batch_id: str | None = None
+    ) -> T:
+        """Authenticate, apply the fault rules, run ``work(caller)``, map XaiError to a status,
+        journal the call. ``batch_id`` (the request's) is what a rule's ``job_id`` matches."""
         import grpc
 
         started = time.perf_counter()
@@ -117,10 +131,10 @@ class GrpcServer:
         fault: dict[str, Any] | None = None
         try:
             tenant = self._tenant(context)
-            fault, refusal = self._fault(name, tenant)
+            fault, refusal, choice = self._fault(name, tenant, batch_id or None)
             if refusal is not None:
                 raise refusal
-            return work(tenant)
+            return work(Caller(tenant, choice))
         except XaiError as exc:
             status = exc.status
             context.abort(getattr(grpc.StatusCode, exc.grpc_code), exc.message)
@@ -143,28 +157,35 @@ class GrpcServer:
                 }
             )
 
-    def _fault(self, name: str, tenant: str) -> tuple[dict[str, Any] | None, XaiError | None]:
-        """Apply the fault rule for this RPC, if one fires (operation: the RPC's name).
+    def _fault(
+        self, name: str, tenant: str, batch_id: str | None
+    ) -> tuple[dict[str, Any] | None, XaiError | None, LifecycleChoice | None]:
+        """Apply the fault rule for this RPC, if one fires (operation: the RPC's name):
+        (the journal's record of it, the error to abort with, the lifecycle to give the
+        batch or requests the call creates).
 
         ``status`` aborts with the gRPC code of that HTTP status (503: UNAVAILABLE, which the
         SDK retries; 429: RESOURCE_EXHAUSTED); ``reset`` and ``timeout`` (after its delay) abort
-        with UNAVAILABLE, the status a dropped connection surfaces as; ``latency`` waits; an
-        ordered scenario's out-of-order call aborts with INTERNAL (HTTP answers 500). The other
-        kinds concern HTTP bodies, webhooks or streams and do nothing here.
+        with UNAVAILABLE, the status a dropped connection surfaces as; ``latency`` waits;
+        ``lifecycle`` shapes what ``CreateBatch`` / ``AddBatchRequests`` create, as over REST;
+        an ordered scenario's out-of-order call aborts with INTERNAL (HTTP answers 500). The
+        other kinds concern HTTP bodies, webhooks or streams and do nothing here.
         """
         from ...engine.faults import Call
         from ...faultwire import describe_fault
 
         fired = self.runtime.faults.decide(
-            Call("xai", name, tenant, None, self.runtime.engine.now(tenant))
+            Call("xai", name, tenant, batch_id, self.runtime.engine.now(tenant))
         )
         if fired is None:
-            return None, None
+            return None, None, None
         described = describe_fault(fired)
         if fired.rule is None:  # an ordered scenario played out of order: loudly, as over HTTP
-            return described, XaiError(500, f"mockserver scenario: {fired.describe()}")
+            return described, XaiError(500, f"mockserver scenario: {fired.describe()}"), None
         action = fired.rule.action
         refusal = None
+        if action.kind == "lifecycle":
+            return described, None, LifecycleChoice(action.profile, action.overrides)
         if action.kind == "latency":
             time.sleep(fired.delay)
         elif action.kind == "timeout":
@@ -175,7 +196,7 @@ class GrpcServer:
         elif action.kind == "status":
             message = action.message or f"mockserver fault: {action.status}"
             refusal = XaiError(action.status, message)
-        return described, refusal
+        return described, refusal, None
 
     def _tenant(self, context: Any) -> str:
         metadata = {k.lower(): v for k, v in context.invocation_metadata()}
@@ -204,9 +225,10 @@ def _servicer(server: GrpcServer) -> Any:
 
     class BatchMgmt(batch_pb2_grpc.BatchMgmtServicer):  # type: ignore[misc]
         def CreateBatch(self, request: Any, context: Any) -> Any:  # noqa: N802
-            def work(tenant: str) -> Any:
+            def work(caller: Caller) -> Any:
                 file_id = request.input_file_id or None
-                return convert.batch(backend.create(tenant, request.name, file_id))
+                created = backend.create(caller.tenant, request.name, file_id, caller.lifecycle)
+                return convert.batch(created)
 
             return server.call("CreateBatch", context, work)
 
@@ -214,12 +236,13 @@ def _servicer(server: GrpcServer) -> Any:
             return server.call(
                 "GetBatch",
                 context,
-                lambda tenant: convert.batch(backend.get(tenant, request.batch_id)),
+                lambda caller: convert.batch(backend.get(caller.tenant, request.batch_id)),
+                request.batch_id,
             )
 
         def ListBatches(self, request: Any, context: Any) -> Any:  # noqa: N802
-            def work(tenant: str) -> Any:
-                page = backend.list(tenant, request.limit or None, _token(request))
+            def work(caller: Caller) -> Any:
+                page = backend.list(caller.tenant, request.limit or None, _token(request))
                 batches = [convert.batch(b) for b in page.rows]
                 return _with_token(batch_pb2.ListBatchesResponse(batches=batches), page)
 
@@ -229,51 +252,58 @@ def _servicer(server: GrpcServer) -> Any:
             return server.call(
                 "CancelBatch",
                 context,
-                lambda tenant: convert.batch(backend.cancel(tenant, request.batch_id)),
+                lambda caller: convert.batch(backend.cancel(caller.tenant, request.batch_id)),
+                request.batch_id,
             )
 
         def AddBatchRequests(self, request: Any, context: Any) -> Any:  # noqa: N802
-            def work(tenant: str) -> Any:
+            def work(caller: Caller) -> Any:
                 parsed = [
                     convert.item(r, f"batch_requests[{n}]")
                     for n, r in enumerate(request.batch_requests)
                 ]
-                backend.add_items(tenant, request.batch_id, parsed)
+                backend.add_items(caller.tenant, request.batch_id, parsed, caller.lifecycle)
                 return empty_pb2.Empty()
 
-            return server.call("AddBatchRequests", context, work)
+            return server.call("AddBatchRequests", context, work, request.batch_id)
 
         def ListBatchRequestMetadata(self, request: Any, context: Any) -> Any:  # noqa: N802
-            def work(tenant: str) -> Any:
+            def work(caller: Caller) -> Any:
                 wanted = frozenset(_STATE_NAMES[s] for s in request.status if s in _STATE_NAMES)
                 page = backend.requests_page(
-                    tenant, request.batch_id, request.limit or None, _token(request), wanted or None
+                    caller.tenant,
+                    request.batch_id,
+                    request.limit or None,
+                    _token(request),
+                    wanted or None,
                 )
                 rows = [convert.metadata(row) for row in page.rows]
                 out = batch_pb2.ListBatchRequestMetadataResponse(batch_request_metadata=rows)
                 return _with_token(out, page)
 
-            return server.call("ListBatchRequestMetadata", context, work)
+            return server.call("ListBatchRequestMetadata", context, work, request.batch_id)
 
         def ListBatchResults(self, request: Any, context: Any) -> Any:  # noqa: N802
-            def work(tenant: str) -> Any:
+            def work(caller: Caller) -> Any:
                 page = backend.results_page(
-                    tenant, request.batch_id, request.limit or None, _token(request)
+                    caller.tenant, request.batch_id, request.limit or None, _token(request)
                 )
                 rows = [convert.result(row) for row in page.rows]
                 return _with_token(batch_pb2.ListBatchResultsResponse(results=rows), page)
 
-            return server.call("ListBatchResults", context, work)
+            return server.call("ListBatchResults", context, work, request.batch_id)
 
         def GetBatchRequestResult(self, request: Any, context: Any) -> Any:  # noqa: N802
-            def work(tenant: str) -> Any:
-                row = backend.request_result(tenant, request.batch_id, request.batch_request_id)
+            def work(caller: Caller) -> Any:
+                row = backend.request_result(
+                    caller.tenant, request.batch_id, request.batch_request_id
+                )
                 out = batch_pb2.GetBatchRequestResultResponse(request=convert.request(row))
                 if row.status != "pending":
                     out.result.CopyFrom(convert.result(row))
                 return out
 
-            return server.call("GetBatchRequestResult", context, work)
+            return server.call("GetBatchRequestResult", context, work, request.batch_id)
 
     return BatchMgmt()
 
