@@ -8,6 +8,8 @@ from the journal, not from silence).
 
 from __future__ import annotations
 
+import email.utils
+import hashlib
 import logging
 import time
 from typing import Any
@@ -23,7 +25,7 @@ from .control.synthetic import SyntheticProvider
 from .engine.clock import Clock
 from .engine.webhooks import HttpClient
 from .providers import edenai, huggingface, hume, xai
-from .providers.common import error_renderer_for
+from .providers.common import error_renderer_for, unserved
 from .runtime import Runtime
 from .settings import Settings
 
@@ -58,9 +60,23 @@ def create_app(
     _install_journal(app, runtime)
     faultwire.install(app)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unserved)
     if start:
         runtime.start()
     return app
+
+
+def _unserved(exc: Exception) -> Any:
+    """A request a lenient ``--validation`` let through despite its contract violations, which
+    the view then could not make sense of: the vendor's 400 naming the violations (what
+    ``strict`` would have answered), not a 500. Any other error propagates as before."""
+    refuse = unserved()
+    if refuse is None or isinstance(exc, HTTPException):
+        raise exc
+    logging.getLogger("mockserver").info(
+        "%s %s: not served despite --validation: %r", request.method, request.path, exc
+    )
+    return current_app.handle_user_exception(refuse())
 
 
 def _http_error(exc: HTTPException) -> Response:
@@ -87,6 +103,8 @@ def _install_journal(app: Flask, runtime: Runtime) -> None:
     @app.before_request
     def _start_timer() -> None:
         g.mock_t0 = time.perf_counter()
+        if request.method in ("POST", "PUT", "PATCH") and not request.path.startswith("/_mock/"):
+            g.mock_body_sha256 = _body_digest()
 
     @app.after_request
     def _record(response: Response) -> Response:
@@ -105,5 +123,44 @@ def _install_journal(app: Flask, runtime: Runtime) -> None:
             "violations": g.get("mock_violations", []),
             "fault": g.get("mock_fault"),
         }
-        runtime.journal.record(entry)
+        args = request.view_args or {}
+        runtime.record_request(
+            entry,
+            retry_after=_retry_after(response),
+            body_sha256=g.get("mock_body_sha256"),
+            job_id=next((str(args[k]) for k in faultwire.JOB_ARGS if k in args), None),
+            notes=tuple(g.get("mock_behaviours", ())),
+        )
         return response
+
+
+#: Bodies hashed for the resubmission check (``engine/conformance.py``); larger uploads are
+#: streamed by the views and not read twice.
+DIGEST_LIMIT = 8 << 20
+
+
+def _body_digest() -> str | None:
+    """SHA-256 of the request body, read once and cached for the view (Werkzeug parses forms
+    from the cached bytes), or None for bodies too large to hold."""
+    length = request.content_length
+    if length is None or length > DIGEST_LIMIT:
+        return None
+    return hashlib.sha256(request.get_data(cache=True)).hexdigest()
+
+
+def _retry_after(response: Response) -> float | None:
+    """How long the response asked the client to wait, in seconds (``retry-after-ms``, then
+    ``Retry-After`` as seconds or an HTTP date), or None."""
+    raw_ms = response.headers.get("retry-after-ms")
+    raw = response.headers.get("Retry-After")
+    try:
+        if raw_ms is not None:
+            return max(0.0, float(raw_ms) / 1000)
+        if raw is None:
+            return None
+        if raw.strip().isdigit():
+            return float(raw)
+        when = email.utils.parsedate_to_datetime(raw)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

@@ -45,6 +45,7 @@ from .runtime import Runtime
 
 __all__ = [
     "FAULT_HEADER",
+    "JOB_ARGS",
     "SCENARIO_HEADER",
     "FaultMiddleware",
     "FaultResponse",
@@ -57,7 +58,7 @@ FAULT_HEADER = "X-Mock-Fault"
 SCENARIO_HEADER = "X-Mock-Scenario"
 _ENVIRON_KEY = "mockserver.fault"
 #: View arguments that name the job a call concerns (for ``match.job_id``).
-_JOB_ARGS = ("job_id", "batch_id", "public_id", "jobid", "file_id", "batch")
+JOB_ARGS = ("job_id", "batch_id", "public_id", "jobid", "file_id", "batch")
 
 
 class FaultResponse(Exception):
@@ -112,7 +113,7 @@ def _now(tenant: str) -> float:
 
 def _call(tenant: str) -> Call:
     args = request.view_args or {}
-    job_id = next((str(args[k]) for k in _JOB_ARGS if k in args), None)
+    job_id = next((str(args[k]) for k in JOB_ARGS if k in args), None)
     return Call(
         provider=g.get("mock_provider") or "unknown",
         operation=g.get("mock_operation") or "unknown",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .engine.clock import Clock, ClockRegistry
+from .engine.conformance import ConformanceLog, Observation
 from .engine.core import Engine
 from .engine.faults import FaultBook
 from .engine.fetch import Resolver
@@ -66,6 +67,8 @@ class Runtime:
     sidecars: SidecarIndex
     #: Fault rules, server-wide and per tenant (``engine/faults.py``).
     faults: FaultBook
+    #: Each tenant's contract violations and behaviours (``engine/conformance.py``).
+    conformance: ConformanceLog = field(default_factory=ConformanceLog)
     started_at: float = field(default_factory=time.time)
     running: bool = False
     #: What providers publish for the rest of the server (``"xai.grpc_port"`` for health).
@@ -132,6 +135,8 @@ class Runtime:
             SidecarIndex(media_roots(settings)),
             faults,
         )
+        runtime.conformance = ConformanceLog(settings.advised_poll_interval)
+        outbox.on_probe = runtime.conformance.observe_delivery
         runtime.install_scenario()
         return runtime
 
@@ -167,12 +172,43 @@ class Runtime:
         self.store.close()
         self.running = False
 
+    def record_request(
+        self,
+        entry: dict[str, Any],
+        *,
+        retry_after: float | None = None,
+        body_sha256: str | None = None,
+        job_id: str | None = None,
+        notes: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Journal one client request (HTTP or gRPC) and let the conformance log judge it."""
+        stored = self.journal.record(entry)
+        fault = entry.get("fault") or {}
+        self.conformance.observe(
+            Observation(
+                tenant=entry.get("tenant"),
+                provider=entry.get("provider"),
+                operation=entry.get("operation"),
+                method=str(entry.get("method", "")),
+                path=str(entry.get("path", "")),
+                status=int(entry.get("status") or 0),
+                at=float(stored.get("at") or time.time()),
+                violations=entry.get("violations") or (),
+                retry_after=retry_after,
+                body_sha256=body_sha256,
+                fault_kind=fault.get("kind"),
+                job_id=job_id,
+                notes=notes,
+            )
+        )
+
     def reset(self, tenant: str | None = None) -> None:
         """Forget state (all, or one tenant's) everywhere it lives."""
         self.scheduler.forget(tenant)
         self.engine.reset(tenant)
         self.journal.clear(tenant)
         self.faults.reset(tenant)
+        self.conformance.reset(None if tenant is None else [tenant])
         if tenant is None:
             self.install_scenario()
 

@@ -159,6 +159,19 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("admin_token", str, "If set, the control API requires this bearer token."),
     Option("journal_size", int, "Request journal capacity (oldest dropped).", check=_positive),
+    Option(
+        "validation",
+        str,
+        "Client requests against the contracts: strict (refuse a violation with the vendor's "
+        "400), warn (serve it and record it), off (serve it, record nothing).",
+        choices=("strict", "warn", "off"),
+    ),
+    Option(
+        "advised_poll_interval",
+        float,
+        "Seconds between status polls below which /_mock/report calls a client's polling fast.",
+        check=_non_negative,
+    ),
     Option("threads", int, "Server worker threads.", check=_positive),
     Option(
         "webhook_allow",
@@ -265,6 +278,8 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     admin_token: str | None = None
     journal_size: int = 1000
+    validation: str = "strict"
+    advised_poll_interval: float = 1.0
     threads: int = 32
     webhook_allow: tuple[str, ...] = DEFAULT_ALLOW
     webhook_secret: str = DEFAULT_SECRET

@@ -69,7 +69,7 @@ def test_operations_have_unique_camel_case_ids_tags_and_summaries(spec: dict[str
         assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation["operationId"])
         assert operation["summary"], (method, template)
         assert operation["tags"] and set(operation["tags"]) <= declared_tags, (method, template)
-    assert len(ids) == len(set(ids)) == 31
+    assert len(ids) == len(set(ids)) == 32
 
 
 def test_admin_token_is_required_everywhere_but_health_and_eden_public_files(
@@ -513,6 +513,9 @@ def journal_records_client_requests(api: ControlApi) -> None:
     ]
     assert not {"id", "at", "duration_ms"} & set(lines[0])
     assert exported.splitlines()[0] == json.dumps(lines[0], sort_keys=True, separators=(",", ":"))
+    assert api.call("GET", "/_mock/report") == {"tenants": [], "validation": "strict"}
+    report = api.call("GET", "/_mock/report", query={"tenant": "acme"})
+    assert (report["clean"], report["requests"], report["violations"]) == (True, 0, [])
     empty = api.client.get("/_mock/journal/export", query_string={"tenant": "acme"})
     assert (empty.status_code, empty.data, empty.mimetype) == (200, b"", "application/x-ndjson")
 

@@ -376,6 +376,19 @@ def export_journal() -> Response:
     return response
 
 
+@bp.get("/report")
+def report() -> Response:
+    """A tenant's contract violations and client behaviours (``engine/conformance.py``); with
+    no tenant, the list of tenants that have a report."""
+    tenant = request.args.get("tenant")
+    log = rt().conformance
+    if not tenant:
+        return jsonify(tenants=log.tenants(), validation=rt().settings.validation)
+    body = log.report(tenant)
+    body["validation"] = rt().settings.validation
+    return jsonify(body)
+
+
 @bp.get("/webhooks")
 def list_webhooks() -> Response:
     status = status_arg(DELIVERY_STATUSES)

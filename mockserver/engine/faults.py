@@ -49,7 +49,7 @@ ActionKind = Literal[
     # the job a call creates
     "lifecycle",
     # webhook deliveries
-    "drop", "duplicate", "bad_signature", "reorder",
+    "drop", "duplicate", "bad_signature", "reorder", "signature_probe",
     # websocket streams (and latency, malformed)
     "cut", "spam",
 ]  # fmt: skip

@@ -14,7 +14,10 @@ from typing import Any, Literal
 
 from .lifecycle import Plan
 
-__all__ = ["Attempt", "Delivery", "DeliveryStatus", "Job"]
+__all__ = ["PROBE_MARK", "Attempt", "Delivery", "DeliveryStatus", "Job"]
+
+#: How a ``signature_probe`` attempt's fault note ends (``engine/webhooks.py``).
+PROBE_MARK = "probe with a wrong signature"
 
 DeliveryStatus = Literal["pending", "delivered", "failed", "blocked", "gone", "dropped"]
 
@@ -88,6 +91,11 @@ class Attempt:
     def held(self) -> bool:
         """A fault held the delivery back here: nothing was tried (not counted as an attempt)."""
         return self.fault is not None and self.status_code is None and self.error is None
+
+    @property
+    def probe(self) -> bool:
+        """A deliberately mis-signed copy sent before the real try (not counted as one)."""
+        return self.fault is not None and self.fault.endswith(PROBE_MARK)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -37,7 +37,7 @@ from .egress import (
     UrllibClient,
 )
 from .faults import Call, FaultBook, Fired
-from .records import Attempt, Delivery, DeliveryStatus
+from .records import PROBE_MARK, Attempt, Delivery, DeliveryStatus
 from .signing import (
     DEFAULT_SECRET,
     NoSigner,
@@ -163,6 +163,8 @@ class Outbox:
         self._new_id = new_id
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
+        #: Told each ``signature_probe`` answer: (tenant, tenant time, url, status or None).
+        self.on_probe: Callable[..., None] | None = None
 
     def register_signer(self, name: str, signer: Signer) -> None:
         """Add or replace a named signer; deliveries naming it are signed with it from now on."""
@@ -297,6 +299,8 @@ class Outbox:
             return self._retry_or_fail(delivery, record, clock.now(), None)
         if kind == "bad_signature":
             headers = _spoiled(headers)
+        if kind == "signature_probe":
+            delivery = self._probe(delivery, body, headers, now, f"{note}: {PROBE_MARK}")
         outcome = self._post(delivery, body, headers, now, note)
         if isinstance(outcome, Attempt):
             delivery = self._retry_or_fail(delivery, outcome, clock.now(), None)
@@ -315,6 +319,22 @@ class Outbox:
                                     dict(headers), f"{note}: copy {n + 1}")  # fmt: skip
                 delivery = self._save(replace(delivery, attempts=(*delivery.attempts, extra)))
         return delivery
+
+    def _probe(
+        self, delivery: Delivery, body: bytes, headers: dict[str, str], now: float, note: str
+    ) -> Delivery:
+        """Send a copy whose signature is wrong before the real delivery: a receiver that
+        answers it 2xx does not verify signatures (``/_mock/report`` says so)."""
+        spoiled = _spoiled(headers)
+        outcome = self._post(delivery, body, spoiled, now, note)
+        if not isinstance(outcome, Attempt):
+            response, latency = outcome
+            excerpt = response.body.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+            outcome = Attempt(now, response.status, latency, None, excerpt, dict(spoiled), note)
+        if self.on_probe is not None:
+            self.on_probe(delivery.tenant, at=now, url=delivery.url, status=outcome.status_code,
+                          probe=True)  # fmt: skip
+        return self._save(replace(delivery, attempts=(*delivery.attempts, outcome)))
 
     def _post(
         self, delivery: Delivery, body: bytes, headers: dict[str, str], now: float, note: str | None
@@ -386,7 +406,7 @@ class Outbox:
         self, delivery: Delivery, record: Attempt, done: float, retry_after: float | None
     ) -> Delivery:
         """Schedule the next try after a failed attempt, or give up after ``max_attempts``."""
-        count = sum(not a.held for a in delivery.attempts) + 1
+        count = sum(not a.held and not a.probe for a in delivery.attempts) + 1
         if count >= self._policy.max_attempts:
             return self._save(_with(delivery, record, "failed", None))
         next_at = done + self._policy.delay(count, retry_after)

@@ -20,6 +20,7 @@ from ..engine.profiles import get_profile
 from ..engine.records import Job
 from ..faultwire import check_faults
 from ..runtime import Runtime
+from ..validation import Violation
 
 __all__ = [
     "ErrorRenderer",
@@ -28,7 +29,9 @@ __all__ = [
     "add_error_renderer",
     "enter_tenant",
     "error_renderer_for",
+    "contract_gate",
     "lifecycle_choice",
+    "note_behaviour",
     "note_request",
     "runtime",
     "submit_after_model",
@@ -75,6 +78,38 @@ def enter_tenant(tenant: str) -> None:
     call (a ``status`` fault answers the request here, before the view does anything)."""
     g.mock_tenant = tenant
     check_faults(tenant)
+
+
+def note_behaviour(kind: str, detail: str = "") -> None:
+    """Tell the conformance log (``engine/conformance.py``) what this request shows about its
+    client, e.g. ``early_result_read``; recorded with the journal entry."""
+    g.setdefault("mock_behaviours", []).append((kind, detail))
+
+
+def contract_gate(violations: Sequence[Violation], refuse: Callable[[], Exception]) -> None:
+    """Apply ``--validation`` to a request's contract violations.
+
+    ``strict`` raises ``refuse()`` (the vendor's 400, which records the violations);
+    ``warn`` records them for the journal and the report and lets the view go on; ``off`` lets
+    it go on silently. In both lenient modes a view that cannot make sense of the request
+    still answers the vendor's 400 (:func:`unserved`), never a 500.
+    """
+    if not violations:
+        return
+    mode = runtime().settings.validation
+    if mode == "strict":
+        raise refuse()
+    g.mock_unserved = refuse
+    if mode == "warn":
+        g.mock_violations = [*g.get("mock_violations", []), *(v.to_json() for v in violations)]
+
+
+def unserved() -> Callable[[], Exception] | None:
+    """The refusal a lenient mode let through, if this request had one (``contract_gate``)."""
+    if not has_request_context():
+        return None
+    found: Callable[[], Exception] | None = g.get("mock_unserved")
+    return found
 
 
 @dataclass(frozen=True)

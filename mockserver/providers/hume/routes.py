@@ -16,8 +16,16 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import FileStorage
 
 from ...engine.media import Limits, MediaError, human_bytes, read_stream
+from ...engine.records import Job
 from ...validation import ContractValidator, Violation
-from ..common import enter_tenant, lifecycle_choice, note_request, runtime
+from ..common import (
+    contract_gate,
+    enter_tenant,
+    lifecycle_choice,
+    note_behaviour,
+    note_request,
+    runtime,
+)
 from .backend import NAME, HumeBackend, ListQuery, Upload
 from .config import MAX_FILES, MAX_URLS, MODEL_NAMES, fill_request
 from .errors import HumeError, fault
@@ -94,8 +102,7 @@ def _invalid(violations: list[Violation], where: str = "") -> HumeError:
 def list_jobs() -> Response:
     query = request.args.to_dict(flat=False)
     violations = validator().validate_request("GET", request.path, query=query, content_type=None)
-    if violations:
-        raise _invalid(violations)
+    contract_gate(violations, lambda: _invalid(violations))
 
     def one(name: str) -> str | None:
         values = query.get(name)
@@ -222,8 +229,7 @@ def _read_upload(part: FileStorage) -> Upload:
 def _checked_request(raw: dict[str, Any], n_files: int) -> dict[str, Any]:
     """Contract check, then the rules the contract cannot say; returns the filled echo."""
     violations = validator().validate_schema(REQUEST_SCHEMA, raw)
-    if violations:
-        raise _invalid(violations)
+    contract_gate(violations, lambda: _invalid(violations))
     models = raw.get("models")
     if isinstance(models, dict) and not any(models.get(m) is not None for m in MODEL_NAMES):
         raise HumeError(
@@ -259,13 +265,23 @@ def get_job_details(job_id: str) -> Response:
 @bp.get("/jobs/<job_id>/predictions")
 def get_job_predictions(job_id: str) -> Response:
     job = backend().find(tenant(), job_id)
+    _note_early_read(job, "predictions")
     return jsonify(backend().predictions(job))
 
 
 @bp.get("/jobs/<job_id>/artifacts")
 def get_job_artifacts(job_id: str) -> Response:
     job = backend().find(tenant(), job_id)
+    _note_early_read(job, "artifacts")
     data = backend().artifacts(job)
     response = Response(data, mimetype="application/octet-stream")
     response.headers["Content-Disposition"] = f'attachment; filename="{job.id}-artifacts.zip"'
     return response
+
+
+def _note_early_read(job: Job, what: str) -> None:
+    """Results asked for while the job is still queued or running: Hume refuses (400), and
+    the tenant's report notes a client that does not wait for COMPLETED."""
+    view = backend().engine.view(job)
+    if not view.terminal:
+        note_behaviour("early_result_read", f"GET {what} of {job.id} while {view.status}")

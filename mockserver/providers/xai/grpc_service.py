@@ -140,7 +140,7 @@ class GrpcServer:
             context.abort(getattr(grpc.StatusCode, exc.grpc_code), exc.message)
             raise  # abort raises; this line is for type checkers
         finally:
-            self.runtime.journal.record(
+            self.runtime.record_request(
                 {
                     "at": time.time(),
                     "method": "POST",

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, send_fi
 from werkzeug.routing import BaseConverter
 
 from ...validation import ContractValidator, Violation
-from ..common import enter_tenant, lifecycle_choice, note_request, runtime
+from ..common import contract_gate, enter_tenant, lifecycle_choice, note_request, runtime
 from .backend import NAME, XaiBackend
 from .errors import XaiError, error_response
 from .media import MEDIA_PREFIX, VIDEO_SAMPLE, image_png
@@ -139,8 +139,7 @@ def _check(body: Any = None) -> None:
         query={k: request.args.getlist(k) for k in request.args},
         **kwargs,
     )
-    if violations:
-        raise _invalid(violations)
+    contract_gate(violations, lambda: _invalid(violations))
 
 
 def _json_body() -> Any:
