@@ -527,6 +527,15 @@ def test_reading_options_as_list_with_original_and_without_base64(client: FlaskC
     assert field_errors(bad) == {"show_base_64": ["Must be a valid boolean."]}
 
 
+def test_a_launch_s_response_as_dict_does_not_shape_the_get(client: FlaskClient) -> None:
+    """LangChain launches with ``response_as_dict: false`` and reads a dict (reference §3)."""
+    public_id = launch(client, response_as_dict="false")["public_id"]
+    assert list(get(client, public_id)["results"]) == ["amazon"]
+    assert [r["provider"] for r in get(client, public_id, response_as_dict="false")["results"]] == [
+        "amazon"
+    ]
+
+
 def test_launch_options_are_the_default_view(client: FlaskClient) -> None:
     public_id = launch(client, show_original_response="true", show_base_64="false")["public_id"]
     result = get(client, public_id)["results"]["amazon"]

@@ -149,7 +149,11 @@ class EdenBackend:
         return body
 
     def reader(self, job: Job, **query: bool | None) -> View:
-        """How to show ``job``: the GET's query parameters, else what the launch asked."""
+        """How to show ``job``: the GET's query parameters, else what the launch asked.
+
+        ``response_as_dict`` is a GET parameter only (reference §3): LangChain sends
+        ``"response_as_dict": false`` in every launch body and then reads ``results`` as a
+        dict keyed by provider, so the launch's value must not shape the GET."""
         params = job.attrs.get("params", {})
 
         def pick(name: str, default: bool) -> bool:
@@ -159,7 +163,7 @@ class EdenBackend:
             return bool(params.get(name, default))
 
         return View(
-            as_dict=pick("response_as_dict", True),
+            as_dict=query.get("response_as_dict") is not False,
             show_original=pick("show_original_response", False),
             show_base64=pick("show_base_64", True) and bool(params.get("show_base_64", True)),
             final=self.final,
