@@ -882,3 +882,12 @@ def test_a_400_also_points_at_where_the_request_breaks_the_contract(client: Flas
     assert (violation["location"], violation["pointer"]) == ("body", "/speakers")
     [entry] = [e for e in client.get("/_mock/journal").get_json()["entries"] if e["status"] == 400]
     assert entry["violations"] == [violation]
+
+
+def test_batch_page_links_are_valid_uris_for_any_batch_name(client: FlaskClient) -> None:
+    request = {"providers": "amazon", "file_url": "https://example.com/happy.wav"}
+    name = "caf%C3%A9%20x"  # "café x" on the wire
+    client.post(f"{BATCH}/{name}/", headers=AUTH, json={"requests": [request] * 51})
+    second = client.get(f"{BATCH}/{name}/", headers=AUTH, query_string={"page": "2"}).get_json()
+    assert second["prev_page_url"].endswith(f"/batch/{name}?page=1")
+    assert second["prev_page_url"].isascii()

@@ -169,7 +169,7 @@ def test_durations_parse(raw: object, expected: Dist) -> None:
         ({"bogus": 1}, "unknown lifecycle override 'bogus'; valid:"),
         ({"item_error_rate": 2}, "between 0 and 1"),
         ({"stuck": "sideways"}, "none, queued, running"),
-        ({"queue_wait": "soon"}, "a duration must be"),
+        ({"queue_wait": "soon"}, "queue_wait must be seconds as numbers"),
         ({"run_time": [5, 1]}, "low <= high"),
     ],
 )

@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 from typing import Any, get_args
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import __version__
 from ..contracts import contract_path, list_contracts
@@ -77,6 +77,11 @@ def body() -> dict[str, Any]:
     return data
 
 
+#: The strings a boolean field accepts (any other string is a 400, not a silent false).
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
+_BOOLEANS |= {"0": False, "false": False, "no": False, "off": False}
+
+
 def arg(data: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
     """Read one field of the body or query string, checking its type."""
     value = data.get(name)
@@ -85,9 +90,12 @@ def arg(data: dict[str, Any], name: str, kind: type, default: Any = None) -> Any
     if value is None or (isinstance(value, kind) and not isinstance(value, float | bool)):
         return value
     try:
-        if kind is bool and isinstance(value, bool | str):
-            return value if isinstance(value, bool) else value.lower() in ("1", "true", "yes", "on")
-        if kind in (int, float) and not isinstance(value, bool):
+        if kind is bool and isinstance(value, bool):
+            return value
+        if kind is bool and isinstance(value, str) and value.lower() in _BOOLEANS:
+            return _BOOLEANS[value.lower()]
+        fraction = kind is int and isinstance(value, float) and not value.is_integer()
+        if kind in (int, float) and not isinstance(value, bool) and not fraction:
             number = kind(value)
             if math.isfinite(number):
                 return number
@@ -113,6 +121,24 @@ def find_job(job_id: str) -> Job:
     if job is None:
         raise ControlError(404, "job_not_found", f"no job with id {job_id!r}")
     return job
+
+
+#: The furthest a clock may be moved (9999-01-01T00:00:00Z): RFC 3339 readings (``iso``) and
+#: the vendors' dates end with year 9999, and the last year is left for times planned ahead.
+LATEST = 253_370_764_800.0
+
+
+def refuse_past_latest(tenant: str | None, delta: float) -> None:
+    """Refuse a clock change of ``delta`` seconds that would take a clock past ``LATEST``:
+    every clock reading would then fail to render, health checks included. Moving the server
+    clock moves every tenant's clock with it."""
+    clocks = rt().engine.clocks
+    if tenant is None:
+        readings = [clocks.server.now(), *(clocks.for_tenant(t).now() for t in clocks.tenants())]
+    else:
+        readings = [clocks.for_tenant(tenant).now()]
+    if max(readings) + delta > LATEST:
+        raise ControlError(400, "invalid_field", f"a clock cannot be moved past {iso(LATEST)}")
 
 
 def after_time_change() -> None:
@@ -165,6 +191,7 @@ def advance_clock() -> Response:
     seconds = arg(data, "seconds", float)
     if seconds is None or seconds < 0:
         raise ControlError(400, "invalid_field", "seconds is required and must be >= 0")
+    refuse_past_latest(tenant, seconds)
     clocks = rt().engine.clocks
     (clocks.server if tenant is None else clocks.for_tenant(tenant)).advance(seconds)
     after_time_change()
@@ -177,7 +204,7 @@ def parse_time(value: Any) -> float:
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
+        except (ValueError, OverflowError):
             pass
     raise ControlError(
         400, "invalid_field", f"time must be Unix seconds or ISO 8601, got {value!r}"
@@ -194,8 +221,10 @@ def set_clock() -> Response:
     if frozen is not None:
         clock.freeze() if frozen else clock.unfreeze()
     if data.get("time") is not None:
+        when = parse_time(data["time"])
+        refuse_past_latest(tenant, when - clock.now())
         try:
-            clock.set(parse_time(data["time"]))
+            clock.set(when)
         except ValueError as exc:
             raise ControlError(409, "clock_backwards", str(exc)) from None
     after_time_change()
@@ -437,4 +466,6 @@ def contract(name: str) -> Response:
     path = contract_path(name)
     if path is None:
         raise ControlError(404, "contract_not_found", f"no contract named {name!r}")
-    return send_file(path, mimetype="application/yaml")
+    # The bytes, not send_file: a file handle stays open until the WSGI response is closed,
+    # which an in-process client (schemathesis' WSGI transport) never does.
+    return Response(path.read_bytes(), mimetype="application/yaml")

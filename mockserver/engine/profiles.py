@@ -116,10 +116,30 @@ class Profile:
         return dataclasses.replace(self, **changes)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _coerce(key: str, value: Any) -> Any:
+    """One override, checked as ``contracts/control.yaml`` ``LifecycleOverrides`` types it:
+    JSON numbers, strings and booleans only (``"0.5"`` or ``true`` for a rate is refused, not
+    read as 0.5 or 1), and no negative duration."""
     if key in ("queue_wait", "run_time"):
+        numbers: list[Any]
+        if isinstance(value, Mapping):
+            numbers = [v for k, v in value.items() if k != "kind"]
+        elif isinstance(value, list | tuple):
+            numbers = list(value)
+        else:
+            numbers = [value]
+        if not all(_is_number(v) for v in numbers):
+            raise ValueError(f"{key} must be seconds as numbers, got {value!r}")
+        if _is_number(value) and value < 0:
+            raise ValueError(f"{key} must be >= 0 seconds, got {value!r}")
         return Dist.parse(value)
     if key in ("item_error_rate", "job_failure_rate", "failure_at"):
+        if not _is_number(value):
+            raise ValueError(f"{key} must be a number between 0 and 1, got {value!r}")
         number = float(value)
         if not 0.0 <= number <= 1.0:
             raise ValueError(f"{key} must be between 0 and 1, got {value!r}")
@@ -131,12 +151,16 @@ def _coerce(key: str, value: Any) -> Any:
     if key == "error_messages":
         if isinstance(value, str):
             return (value,)
-        messages = tuple(str(v) for v in value)
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"error_messages must be a string or a list of strings, got {value!r}")
+        messages = tuple(value)
         if not messages:
             raise ValueError("error_messages needs at least one message")
         return messages
     if key == "frozen_clock":
-        return bool(value)
+        if not isinstance(value, bool):
+            raise ValueError(f"frozen_clock must be true or false, got {value!r}")
+        return value
     if key in ("expire_after", "cancel_landing"):
         if value is None:
             return None
@@ -146,7 +170,9 @@ def _coerce(key: str, value: Any) -> Any:
         if not 0.0 <= seconds < math.inf:
             raise ValueError(f"{key} must be a number of seconds >= 0, got {value!r}")
         return seconds
-    return str(value)
+    if not isinstance(value, str):  # job_failure_message
+        raise ValueError(f"{key} must be a string, got {value!r}")
+    return value
 
 
 PROFILES: dict[str, Profile] = {

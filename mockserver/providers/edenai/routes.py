@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import FileStorage
+from werkzeug.urls import iri_to_uri
 
 from ...engine.media import Limits, MediaError, read_stream
 from ...validation import ContractValidator, Violation
@@ -362,7 +363,7 @@ def _launch_batch(sub: Subfeature, name: str) -> Response:
         entries.append(entry)
         if entry.get("errors"):
             failed.append(entry)
-    eden.store_batch(tenant(), sub, batch_id, name, hook, entries, request.base_url)
+    eden.store_batch(tenant(), sub, batch_id, name, hook, entries, iri_to_uri(request.base_url))
     return jsonify(
         {
             "job_id": name,
