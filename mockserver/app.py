@@ -123,12 +123,11 @@ def _install_journal(app: Flask, runtime: Runtime) -> None:
             "violations": g.get("mock_violations", []),
             "fault": g.get("mock_fault"),
         }
-        args = request.view_args or {}
         runtime.record_request(
             entry,
             retry_after=_retry_after(response),
             body_sha256=g.get("mock_body_sha256"),
-            job_id=next((str(args[k]) for k in faultwire.JOB_ARGS if k in args), None),
+            job_id=faultwire.request_job_id(),
             notes=tuple(g.get("mock_behaviours", ())),
         )
         return response

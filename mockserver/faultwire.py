@@ -45,20 +45,20 @@ from .runtime import Runtime
 
 __all__ = [
     "FAULT_HEADER",
-    "JOB_ARGS",
     "SCENARIO_HEADER",
     "FaultMiddleware",
     "FaultResponse",
     "check_faults",
     "describe_fault",
     "header_plan",
+    "request_job_id",
 ]
 
 FAULT_HEADER = "X-Mock-Fault"
 SCENARIO_HEADER = "X-Mock-Scenario"
 _ENVIRON_KEY = "mockserver.fault"
 #: View arguments that name the job a call concerns (for ``match.job_id``).
-JOB_ARGS = ("job_id", "batch_id", "public_id", "jobid", "file_id", "batch")
+_JOB_ARGS = ("job_id", "batch_id", "public_id", "jobid", "file_id", "batch")
 
 
 class FaultResponse(Exception):
@@ -111,14 +111,18 @@ def _now(tenant: str) -> float:
     return _runtime().engine.now(tenant)
 
 
-def _call(tenant: str) -> Call:
+def request_job_id() -> str | None:
+    """The job (or batch) this request's path names, if any (a rule's ``match.job_id``)."""
     args = request.view_args or {}
-    job_id = next((str(args[k]) for k in JOB_ARGS if k in args), None)
+    return next((str(args[k]) for k in _JOB_ARGS if k in args), None)
+
+
+def _call(tenant: str) -> Call:
     return Call(
         provider=g.get("mock_provider") or "unknown",
         operation=g.get("mock_operation") or "unknown",
         tenant=tenant,
-        job_id=job_id,
+        job_id=request_job_id(),
         now=_now(tenant),
     )
 

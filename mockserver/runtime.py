@@ -68,7 +68,7 @@ class Runtime:
     #: Fault rules, server-wide and per tenant (``engine/faults.py``).
     faults: FaultBook
     #: Each tenant's contract violations and behaviours (``engine/conformance.py``).
-    conformance: ConformanceLog = field(default_factory=ConformanceLog)
+    conformance: ConformanceLog
     started_at: float = field(default_factory=time.time)
     running: bool = False
     #: What providers publish for the rest of the server (``"xai.grpc_port"`` for health).
@@ -95,6 +95,7 @@ class Runtime:
             clock_mode="virtual" if settings.clock == "virtual" else "system",
         )
         faults = FaultBook(engine.seed_for)
+        conformance = ConformanceLog(settings.advised_poll_interval)
         outbox = Outbox(
             store,
             clocks.for_tenant,
@@ -112,6 +113,7 @@ class Runtime:
             ),
             new_id=lambda tenant: engine.new_id(tenant, "delivery"),
             faults=faults,
+            on_probe=conformance.observe_delivery,
         )
         engine.outbox = outbox
         scheduler = Scheduler(engine, outbox)
@@ -134,9 +136,8 @@ class Runtime:
             build_resolver(settings),
             SidecarIndex(media_roots(settings)),
             faults,
+            conformance,
         )
-        runtime.conformance = ConformanceLog(settings.advised_poll_interval)
-        outbox.on_probe = runtime.conformance.observe_delivery
         runtime.install_scenario()
         return runtime
 

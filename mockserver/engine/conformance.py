@@ -99,6 +99,8 @@ class Observation:
     body_sha256: str | None = None
     #: The kind of the fault rule that fired for this request, if any.
     fault_kind: str | None = None
+    #: The job the path names (status reads of one job are one poller, whatever the path's
+    #: spelling: Eden answers with and without the trailing slash).
     job_id: str | None = None
     #: Behaviours the view itself noticed: (kind, detail).
     notes: Sequence[tuple[str, str]] = ()
@@ -127,7 +129,7 @@ class _Tenant:
     refused: int = 0
     violations: OrderedDict[tuple[str, ...], _Tally] = field(default_factory=OrderedDict)
     behaviours: OrderedDict[tuple[str, str], _Tally] = field(default_factory=OrderedDict)
-    last_read: dict[str, float] = field(default_factory=dict)  # job status path -> time
+    last_read: dict[str, float] = field(default_factory=dict)  # job (or path) -> time
     wait_until: float | None = None  # Retry-After given: no request before this
     dropped: dict[tuple[str, str, str], str] = field(default_factory=dict)  # -> first path
 
@@ -195,8 +197,9 @@ class ConformanceLog:
     def _polling(self, state: _Tenant, seen: Observation, where: str) -> None:
         if (seen.provider, seen.operation) not in STATUS_READS or seen.status >= 400:
             return
-        previous = state.last_read.get(seen.path)
-        state.last_read[seen.path] = seen.at
+        job = seen.job_id or seen.path
+        previous = state.last_read.get(job)
+        state.last_read[job] = seen.at
         if len(state.last_read) > MAX_KEYS:
             state.last_read.pop(next(iter(state.last_read)))
         if previous is not None and seen.at - previous < self.advised_poll_s:

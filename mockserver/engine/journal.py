@@ -67,13 +67,7 @@ class Journal:
         for entry in reversed(entries):
             if entry["id"] <= after_id:
                 break
-            if tenant is not None and entry.get("tenant") != tenant:
-                continue
-            if provider is not None and entry.get("provider") != provider:
-                continue
-            if path_prefix is not None and not str(entry.get("path", "")).startswith(path_prefix):
-                continue
-            if status is not None and entry.get("status") != status:
+            if not _matches(entry, tenant, provider, path_prefix, status):
                 continue
             out.append(entry)
             if len(out) >= limit:
@@ -87,9 +81,7 @@ class Journal:
             entries = list(self._entries)
         lines = []
         for entry in entries:
-            if tenant is not None and entry.get("tenant") != tenant:
-                continue
-            if provider is not None and entry.get("provider") != provider:
+            if not _matches(entry, tenant, provider):
                 continue
             stable = {k: v for k, v in entry.items() if k not in VOLATILE_FIELDS}
             lines.append(json.dumps(stable, sort_keys=True, separators=(",", ":")) + "\n")
@@ -106,3 +98,20 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _matches(
+    entry: Mapping[str, Any],
+    tenant: str | None,
+    provider: str | None,
+    path_prefix: str | None = None,
+    status: int | None = None,
+) -> bool:
+    """The filters of :meth:`Journal.query` and :meth:`Journal.export` (None: any)."""
+    if tenant is not None and entry.get("tenant") != tenant:
+        return False
+    if provider is not None and entry.get("provider") != provider:
+        return False
+    if path_prefix is not None and not str(entry.get("path", "")).startswith(path_prefix):
+        return False
+    return status is None or entry.get("status") == status

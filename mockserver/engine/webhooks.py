@@ -152,6 +152,7 @@ class Outbox:
         policy: RetryPolicy,
         new_id: Callable[[str], str],
         faults: FaultBook | None = None,
+        on_probe: Callable[..., None] | None = None,
     ) -> None:
         self._store = store
         self._faults = faults
@@ -164,7 +165,7 @@ class Outbox:
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
         #: Told each ``signature_probe`` answer: (tenant, tenant time, url, status or None).
-        self.on_probe: Callable[..., None] | None = None
+        self.on_probe = on_probe
 
     def register_signer(self, name: str, signer: Signer) -> None:
         """Add or replace a named signer; deliveries naming it are signed with it from now on."""

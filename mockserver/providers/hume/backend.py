@@ -233,10 +233,14 @@ class HumeBackend:
         status = hume_status(view)
         if status != "COMPLETED":
             detail = "it failed" if status == "FAILED" else f"its status is {status}"
+            early = None  # results asked for while the job is still queued or running
+            if not view.terminal:
+                early = ("early_result_read", f"GET {what} of {job.id} while {view.status}")
             raise HumeError(
                 400,
                 f"Job {job.id} has no {what}: {detail}. {what.capitalize()} are available once"
                 " the job is COMPLETED; poll GET /v0/batch/jobs/{id} or use callback_url.",
+                behaviour=early,
             )
         return view
 

@@ -30,11 +30,20 @@ _INVALID_KEY = ("Invalid ApiKey", "oauth.v2.InvalidApiKey")
 class HumeError(Exception):
     """A request Hume would refuse: its HTTP status and the body to send."""
 
-    def __init__(self, status: int, message: str, violations: Sequence[Violation] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        violations: Sequence[Violation] = (),
+        behaviour: tuple[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.violations = tuple(violations)
+        #: What the refusal shows about the client, for its report (``engine/conformance.py``):
+        #: ``(kind, detail)``, e.g. an early result read.
+        self.behaviour = behaviour
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message}

@@ -16,7 +16,6 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import FileStorage
 
 from ...engine.media import Limits, MediaError, human_bytes, read_stream
-from ...engine.records import Job
 from ...validation import ContractValidator, Violation
 from ..common import (
     contract_gate,
@@ -77,6 +76,8 @@ def _authenticate() -> Response | None:
 
 @bp.errorhandler(HumeError)
 def _hume_error(exc: HumeError) -> Response:
+    if exc.behaviour is not None:
+        note_behaviour(*exc.behaviour)
     if exc.violations:
         g.mock_violations = [v.to_json() for v in exc.violations]
     return exc.response()
@@ -265,23 +266,13 @@ def get_job_details(job_id: str) -> Response:
 @bp.get("/jobs/<job_id>/predictions")
 def get_job_predictions(job_id: str) -> Response:
     job = backend().find(tenant(), job_id)
-    _note_early_read(job, "predictions")
     return jsonify(backend().predictions(job))
 
 
 @bp.get("/jobs/<job_id>/artifacts")
 def get_job_artifacts(job_id: str) -> Response:
     job = backend().find(tenant(), job_id)
-    _note_early_read(job, "artifacts")
     data = backend().artifacts(job)
     response = Response(data, mimetype="application/octet-stream")
     response.headers["Content-Disposition"] = f'attachment; filename="{job.id}-artifacts.zip"'
     return response
-
-
-def _note_early_read(job: Job, what: str) -> None:
-    """Results asked for while the job is still queued or running: Hume refuses (400), and
-    the tenant's report notes a client that does not wait for COMPLETED."""
-    view = backend().engine.view(job)
-    if not view.terminal:
-        note_behaviour("early_result_read", f"GET {what} of {job.id} while {view.status}")
