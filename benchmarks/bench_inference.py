@@ -20,7 +20,8 @@ Prints, in one run on one machine, each figure beside its target (PASS/MISS wher
 
 Every section runs in a fresh process (``--worker``), so load time and RSS are a cold process's
 and one section's caches never help another. ``--threads`` sets ``torch.set_num_threads`` in
-each of them. ``--quick`` is a smoke run: one load process, fewer texts and iterations.
+each of them. ``--quick`` is a smoke run: one load process, the other workers together in
+one more, fewer texts and iterations.
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ def work_text(args: argparse.Namespace) -> dict[str, Any]:
     from mockserver.inference.text import TextModel
 
     model = TextModel.load(args.device)
-    n = 500 if args.quick else 2000
+    n = 64 if args.quick else 2000
     runs = 1 if args.quick else 3
     sets = {"generated": sentences(n), "eval": eval_texts(n)}
     for text in sentences(BATCH, seed=98):  # warm-up on texts not measured
@@ -246,7 +247,7 @@ def work_service(args: argparse.Namespace) -> dict[str, Any]:
     setup_torch(args)
     from mockserver.inference.service import InferenceService
 
-    n = 512 if args.quick else 2000
+    n = 128 if args.quick else 2000
     texts = sentences(n)
     shares = [texts[k::SUBMITTERS] for k in range(SUBMITTERS)]
     service = InferenceService(args.device, threads=args.threads)
@@ -348,7 +349,7 @@ def work_audio(args: argparse.Namespace) -> dict[str, Any]:
 
     warm = MEDIA / "audio" / "happy.wav"
     pipeline(warm.read_bytes(), warm.name, None)  # warm-up: per-device tables, first calls
-    runs = 2 if args.quick else 3
+    runs = 1 if args.quick else 3
     out: dict[str, Any] = {"seconds": CLIP_SECONDS, "runs": runs, "words": len(text.split())}
     for name, data in (("wav", wav), ("mp3", mp3)):
         times = timed(lambda data=data, name=name: pipeline(data, f"clip.{name}", text), runs)
@@ -366,7 +367,7 @@ def work_vision(args: argparse.Namespace) -> dict[str, Any]:
     torch = setup_torch(args)
     from mockserver.inference.vision import analyse_image, analyse_video
 
-    iterations = 20 if args.quick else 100
+    iterations = 3 if args.quick else 100
     out: dict[str, Any] = {"iterations": iterations}
     for name in ("face_smile.jpg", "two_faces.jpg"):
         data = (MEDIA / "images" / name).read_bytes()
@@ -383,7 +384,9 @@ def work_vision(args: argparse.Namespace) -> dict[str, Any]:
         out[name] = {"per_s": iterations / took, "faces": len(faces)}
     data = (MEDIA / "video" / "two_faces.mp4").read_bytes()
     result = analyse_video(data, fps_pred=0, device=args.device)  # warm-up
-    took = min(timed(lambda: analyse_video(data, fps_pred=0, device=args.device), 2))
+    took = min(
+        timed(lambda: analyse_video(data, fps_pred=0, device=args.device), 1 if args.quick else 2)
+    )
     sync(torch, args.device)
     out["two_faces.mp4"] = {
         "frames": len(result.frames),
@@ -576,20 +579,29 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     parser.add_argument("--quick", action="store_true", help="fewer iterations: a smoke run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # one name, or several joined by +
     args = parser.parse_args()
     if args.worker:
-        print(MARK + json.dumps(WORKERS[args.worker](args)), flush=True)
+        names = args.worker.split("+")
+        if len(names) == 1:
+            print(MARK + json.dumps(WORKERS[names[0]](args)), flush=True)
+        else:
+            print(MARK + json.dumps({name: WORKERS[name](args) for name in names}), flush=True)
         return
     if args.device == "cuda" and (why := cuda_missing()):
         print(f"skipping the benchmark: --device cuda was asked for but {why}")
         return
 
     started, load_before = time.perf_counter(), os.getloadavg()
-    print(f"workers: {', '.join(WORKERS)} (one fresh process each)", file=sys.stderr, flush=True)
+    how = "load alone, the rest in one process" if args.quick else "one fresh process each"
+    print(f"workers: {', '.join(WORKERS)} ({how})", file=sys.stderr, flush=True)
     results: dict[str, Any] = {"load": [spawn("load", args) for _ in range(1 if args.quick else 3)]}
-    for name in ("text", "service", "audio", "vision", "eval"):
-        results[name] = spawn(name, args)
+    rest = ("text", "service", "audio", "vision", "eval")
+    if args.quick:  # a smoke run: one process for the rest, not one torch import each
+        results.update(spawn("+".join(rest), args))
+    else:
+        for name in rest:
+            results[name] = spawn(name, args)
     config = {
         "device": args.device,
         "torch_threads": results["load"][0]["torch_threads"],

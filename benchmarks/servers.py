@@ -45,9 +45,14 @@ def candidates(port: int) -> list[tuple[str, str, list[str]]]:
         return [py, "-m", "gunicorn", "-w1", *worker, "-b", bind, "hello:app"]
 
     dev_server = f"from hello import app; app.run(port={port}, threaded=True)"
+    ours = (
+        "from hello import app; from mockserver.httpserver import HTTPServer;"
+        f"HTTPServer(app, '127.0.0.1', {port}).serve_forever()"
+    )
     return [
+        ("mockserver.httpserver (chosen)", "yes (raw socket)", [py, "-c", ours]),
         (
-            "gunicorn gthread 1x32 (chosen)",
+            "gunicorn gthread 1x32",
             "yes (raw socket)",
             gunicorn("-k", "gthread", "--threads", "32"),
         ),

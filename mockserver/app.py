@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import faultwire
@@ -24,6 +24,7 @@ from .control.errors import render_error
 from .control.synthetic import SyntheticProvider
 from .engine.clock import Clock
 from .engine.webhooks import HttpClient
+from .httpserver import REJECT_KEY
 from .providers import edenai, huggingface, hume, xai
 from .providers.common import error_renderer_for, unserved
 from .runtime import Runtime
@@ -58,6 +59,7 @@ def create_app(
     huggingface.register(app, runtime)
     edenai.register(app, runtime)
     _install_journal(app, runtime)
+    _install_server_refusals(app)
     faultwire.install(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unserved)
@@ -97,38 +99,58 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
+def _install_server_refusals(app: Flask) -> None:
+    """Requests the HTTP server refused before parsing them whole (a request line too long,
+    too many header fields, a malformed request): answered here, first of all hooks, so the
+    client gets its provider's error shape and the journal records them."""
+
+    def _refuse() -> None:
+        refused = request.environ.get(REJECT_KEY)
+        if refused is not None:
+            status, message = refused
+            abort(status, description=message)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse)
+
+
 def _install_journal(app: Flask, runtime: Runtime) -> None:
     """Record every client request (control-API calls excluded) in the bounded journal."""
 
     @app.before_request
     def _start_timer() -> None:
-        g.mock_t0 = time.perf_counter()
-        if request.method in ("POST", "PUT", "PATCH") and not request.path.startswith("/_mock/"):
-            g.mock_body_sha256 = _body_digest()
+        req, state = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+        state.mock_t0 = time.perf_counter()
+        if req.method in ("POST", "PUT", "PATCH") and not req.path.startswith("/_mock/"):
+            state.mock_body_sha256 = _body_digest()
 
     @app.after_request
     def _record(response: Response) -> Response:
-        if request.path.startswith("/_mock/"):
+        # One lookup of each context-local: this runs on every request, and each attribute
+        # read through Flask's proxies costs a context-variable lookup.
+        req, state = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+        path = req.path
+        if path.startswith("/_mock/"):
             return response
+        found = state.__dict__
         entry: dict[str, Any] = {
             "at": time.time(),
-            "method": request.method,
-            "path": request.path,
-            "query": request.query_string.decode("latin-1"),
+            "method": req.method,
+            "path": path,
+            "query": req.query_string.decode("latin-1"),
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - g.get("mock_t0", 0.0)) * 1000, 3),
-            "tenant": g.get("mock_tenant"),
-            "provider": g.get("mock_provider"),
-            "operation": g.get("mock_operation"),
-            "violations": g.get("mock_violations", []),
-            "fault": g.get("mock_fault"),
+            "duration_ms": round((time.perf_counter() - found.get("mock_t0", 0.0)) * 1000, 3),
+            "tenant": found.get("mock_tenant"),
+            "provider": found.get("mock_provider"),
+            "operation": found.get("mock_operation"),
+            "violations": found.get("mock_violations", []),
+            "fault": found.get("mock_fault"),
         }
         runtime.record_request(
             entry,
             retry_after=_retry_after(response),
-            body_sha256=g.get("mock_body_sha256"),
+            body_sha256=found.get("mock_body_sha256"),
             job_id=faultwire.request_job_id(),
-            notes=tuple(g.get("mock_behaviours", ())),
+            notes=tuple(found.get("mock_behaviours", ())),
         )
         return response
 

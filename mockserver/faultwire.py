@@ -42,6 +42,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from .engine.faults import Call, FaultError, FaultPlan, Fired, Mode, parse_rules
 from .runtime import Runtime
+from .websocket import SOCKET_KEYS
 
 __all__ = [
     "FAULT_HEADER",
@@ -129,7 +130,10 @@ def _call(tenant: str) -> Call:
 
 def check_faults(tenant: str) -> None:
     """Decide this request's fault, if any, and start applying it (see the module docstring)."""
-    fired = _request_rules(tenant) or _runtime().faults.decide(_call(tenant))
+    fired = _request_rules(tenant)
+    if fired is None:
+        book = _runtime().faults
+        fired = book.decide(_call(tenant)) if book.concerns(tenant) else None
     if fired is None:
         return
     g.mock_fault = describe_fault(fired)
@@ -281,12 +285,9 @@ def _drop(environ: dict[str, Any]) -> Iterable[bytes]:
 
 def _shutdown(environ: dict[str, Any]) -> type[BaseException] | None:
     """Make the connection's close a reset (SO_LINGER 0) and end it now; return the exception
-    its server treats as a quiet close (None: no socket, in process)."""
-    quiet: dict[str, type[BaseException]] = {
-        "gunicorn.socket": StopIteration,  # gthread closes without writing anything
-        "werkzeug.socket": ConnectionAbortedError,  # silent in run_wsgi
-    }
-    for key, exc in quiet.items():
+    its server treats as a quiet close (None: no socket, in process): both
+    ``mockserver.httpserver`` and Werkzeug's ``run_wsgi`` close without writing anything."""
+    for key in SOCKET_KEYS:
         sock = environ.get(key)
         if isinstance(sock, socket.socket):
             try:
@@ -294,7 +295,7 @@ def _shutdown(environ: dict[str, Any]) -> type[BaseException] | None:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            return exc
+            return ConnectionAbortedError
     return None
 
 

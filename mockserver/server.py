@@ -1,72 +1,67 @@
-"""Serve a Flask app on gunicorn: one process, ``gthread`` worker, many threads.
+"""Serve the Flask app on :mod:`mockserver.httpserver`: one process, one thread per connection.
 
 Why this server (figures in ``benchmarks/servers.py`` and the README): state lives in memory, so
 one process; a request that sleeps (latency faults, slow webhooks) must not stall the others, so
 threads; the Hugging Face bulk stream needs websockets, which ``mockserver.websocket`` runs on
-the raw socket gunicorn's threaded worker exposes (waitress buffers and cannot upgrade);
-Werkzeug's server is a development server.
-The app is built inside the worker process (``load``), after the fork, so the scheduler threads
-and the store connection belong to the process that serves.
+the connection's raw socket (waitress buffers and cannot upgrade); gunicorn's threaded worker,
+the previous choice, spent more time per request in its own machinery than the app did.
 """
 
 from __future__ import annotations
 
-import os
+import logging
+import sys
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask
 
+from .httpserver import HTTPServer
 from .settings import Settings
 
-__all__ = ["bind_address", "gunicorn_options", "serve"]
+__all__ = ["bind_address", "serve"]
+
+log = logging.getLogger("mockserver")
 
 
 def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def gunicorn_options(settings: Settings) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "bind": [bind_address(settings.host, settings.port)],
-        "workers": 1,
-        "worker_class": "gthread",
-        "threads": settings.threads,
-        "keepalive": 5,
-        "timeout": 60,
-        "graceful_timeout": 5,
-        "loglevel": settings.log_level,
-        "accesslog": None,
-        "errorlog": "-",
-        "proc_name": "mockserver",
-        "preload_app": False,
-        # gunicorn >= 24 opens a control socket under ~/.gunicorn by default: parallel test
-        # servers would fight over it, and we expose our own control API instead.
-        "control_socket_disable": True,
-    }
-    if os.path.isdir("/dev/shm"):
-        options["worker_tmp_dir"] = "/dev/shm"  # heartbeat file off the disk
-    return options
+def _configure_logging(level: str) -> None:
+    """Log lines to stderr with a timestamp (the journal keeps the per-request record)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(levelname)s] %(name)s: %(message)s"))
+    root = logging.getLogger("mockserver")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(level.upper())
 
 
 def serve(settings: Settings, factory: Callable[[], Flask] | None = None) -> None:
-    """Run until interrupted. ``factory`` builds the app in the worker (default: create_app)."""
-    from gunicorn.app.base import BaseApplication
+    """Run until SIGTERM or SIGINT. ``factory`` builds the app (default: create_app, started).
 
-    def default_factory() -> Flask:
+    The listening socket is bound before the app is built, so a port in use fails fast; on
+    shutdown, requests in flight get a few seconds, then the runtime's threads and store close.
+    """
+    _configure_logging(settings.log_level)
+    server = HTTPServer(_not_ready, settings.host, settings.port, max_connections=settings.threads)
+    if factory is None:
         from .app import create_app
 
-        return create_app(settings, start=True)
+        app = create_app(settings, start=True)
+    else:
+        app = factory()
+    server.app = app
+    log.info("listening on %s", server.url)
+    try:
+        server.serve_forever()
+    finally:
+        runtime = app.extensions.get("mockserver")
+        if runtime is not None:
+            runtime.close()
+        log.info("stopped")
 
-    build = factory or default_factory
 
-    class _Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in gunicorn_options(settings).items():
-                if key in self.cfg.settings:  # older gunicorn lacks some settings
-                    self.cfg.set(key, value)
-
-        def load(self) -> Flask:
-            return build()
-
-    _Server().run()
+def _not_ready(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+    """Never called: connections wait in the listen backlog until the app is in place."""
+    raise RuntimeError("the app is not built yet")

@@ -172,7 +172,7 @@ OPTIONS: tuple[Option, ...] = (
         "Seconds between status polls below which /_mock/report calls a client's polling fast.",
         check=_non_negative,
     ),
-    Option("threads", int, "Server worker threads.", check=_positive),
+    Option("threads", int, "Most connections served at once (one thread each).", check=_positive),
     Option(
         "webhook_allow",
         list,
@@ -280,7 +280,7 @@ class Settings:
     journal_size: int = 1000
     validation: str = "strict"
     advised_poll_interval: float = 1.0
-    threads: int = 32
+    threads: int = 256
     webhook_allow: tuple[str, ...] = DEFAULT_ALLOW
     webhook_secret: str = DEFAULT_SECRET
     webhook_max_attempts: int = 8

@@ -21,10 +21,9 @@ What this module does instead:
   CPU in the view's thread, for payloads that are small here. Clients fall back to plain frames.
 - **Ending the WSGI request without writing.** After the conversation the view returns
   :meth:`ServerWebSocket.response`; the server must then write nothing (the bytes would follow
-  the close frame). Under gunicorn's gthread worker the response raises ``StopIteration``, which
-  the worker answers with "Closing connection" (``gunicorn/workers/gthread.py``, ``handle``);
-  under Werkzeug's server it raises ``ConnectionAbortedError``, one of the "connection dropped"
-  errors ``run_wsgi`` swallows without writing a status line or logging.
+  the close frame). The response raises ``ConnectionAbortedError``, which both servers this
+  runs under take as "the connection is gone": ``mockserver.httpserver`` closes it without
+  writing, and Werkzeug's ``run_wsgi`` swallows it without writing a status line or logging.
 
 Only plain TCP sockets are supported (the emulator serves plain HTTP); a client must wait for the
 101 before sending frames (RFC 6455 section 4.1), as bytes it sent early sit in the server's
@@ -145,27 +144,24 @@ def _validated_key(environ: Mapping[str, Any]) -> str:
     return key
 
 
-def _raw_socket(environ: Mapping[str, Any]) -> tuple[socket.socket, str]:
-    """The connection's socket and the server it belongs to (each ends the request its way)."""
-    for key, server in (("gunicorn.socket", "gunicorn"), ("werkzeug.socket", "werkzeug")):
+#: Where each server this runs under puts the connection's socket in the environ.
+SOCKET_KEYS = ("mockserver.socket", "werkzeug.socket")
+
+
+def _raw_socket(environ: Mapping[str, Any]) -> socket.socket:
+    """The connection's socket (``mockserver.httpserver``, or Werkzeug's server)."""
+    for key in SOCKET_KEYS:
         sock = environ.get(key)
         if isinstance(sock, socket.socket):
-            return sock, server
+            return sock
     raise HandshakeError("this WSGI server exposes no socket to upgrade", 501)
 
 
-class _GunicornEnd(Response):
-    """Tell gunicorn's gthread worker to close the connection without writing a response."""
+class _End(Response):
+    """Tell the server the connection is gone, so it writes nothing after the conversation."""
 
     def __call__(self, environ: Any, start_response: Any) -> NoReturn:
-        raise StopIteration  # gthread.handle: "Closing connection", then a graceful close
-
-
-class _WerkzeugEnd(Response):
-    """Tell Werkzeug's server the client is gone, so it writes no status line after the talk."""
-
-    def __call__(self, environ: Any, start_response: Any) -> NoReturn:
-        raise ConnectionAbortedError("websocket conversation ended")  # silent in run_wsgi
+        raise ConnectionAbortedError("websocket conversation ended")
 
 
 class ServerWebSocket:
@@ -185,7 +181,7 @@ class ServerWebSocket:
         ping_timeout: float | None = 20.0,
     ) -> None:
         key = _validated_key(environ)
-        self._sock, self._server = _raw_socket(environ)
+        self._sock = _raw_socket(environ)
         self.max_message_size = max_message_size
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -488,7 +484,7 @@ class ServerWebSocket:
 
         ``shutdown`` rather than ``close``: the server still holds the socket object (and under
         Werkzeug a reader that keeps the descriptor alive), and its own close must not find the
-        descriptor already gone (gunicorn would count the connection out twice). A sender
+        descriptor already gone. A sender
         blocked in another thread wakes up with an error instead of waiting for its deadline.
         """
         if self._finished:
@@ -543,5 +539,4 @@ class ServerWebSocket:
         written: calling it raises what makes this server end the request silently.
         """
         self.close()
-        end = _GunicornEnd if self._server == "gunicorn" else _WerkzeugEnd
-        return end(status=101)
+        return _End(status=101)

@@ -73,3 +73,12 @@ def test_eden_benchmark_smoke_run_reports_every_figure() -> None:
         assert figure in proc.stdout
     assert proc.stdout.count("launch to finished") == 5
     assert "refused" not in proc.stdout
+
+
+def test_overhead_benchmark_smoke_run_reports_every_figure() -> None:
+    cmd = [sys.executable, str(ROOT / "benchmarks/bench_overhead.py"), "--quick"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for row in ("hume job read", "hume job start (JSON)", "xai batch read", "record_request"):
+        assert row in proc.stdout
+    assert "SHA-256 of a 1 MB body" in proc.stdout

@@ -5,7 +5,7 @@ consulted once the token is accepted) shapes a whole connection: ``cut`` drops t
 ``count`` frames without a close frame, ``latency`` slows every ``results`` frame, ``spam``
 sends extra ``status`` frames before each result, ``malformed`` sends one frame that is not
 JSON before the first result. Each test installs its rule for its own token (tenant), so one
-``mockserver serve`` (gunicorn) serves them all; every wait is bounded.
+``mockserver serve`` serves them all; every wait is bounded.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Written from ``../shared/reference/huggingface-bulk.md`` §1: token first, one J
 that was sent is being processed even if you are not connected anymore"; "reinitializing the
 stream will recover results"). Most tests run the app in Werkzeug's threaded server in this
 process (so the control API is reached through a Flask test client of the same runtime); the
-docs' own client and the restart test run ``mockserver serve`` (gunicorn) in a subprocess.
+docs' own client and the restart test run ``mockserver serve`` in a subprocess.
 
 Items stay pending under the ``manual`` profile (a frozen clock) until a test steps their
 mailbox's container job, which steps its segment children. Every wait is bounded.

@@ -1,6 +1,7 @@
 """ServerWebSocket: the handshake and frames in process (a socketpair and wsproto as the client),
-then real servers (Werkzeug's threaded server, the project's gunicorn runner) driven by the
-`websockets` client and by a raw socket where a client must misbehave (not read, flood).
+then real servers (Werkzeug's threaded server, the project's own ``mockserver.httpserver``)
+driven by the `websockets` client and by a raw socket where a client must misbehave (not read,
+flood).
 
 Every wait is bounded: client calls carry timeouts and every server view ends on its own.
 """
@@ -46,7 +47,7 @@ from tests.wsclient import raw_upgrade
 SAMPLE_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 section 1.3
 VIEW_LIMIT = 20.0  # no server view outlives this, whatever a test does
 
-# -- a tiny app (also the gunicorn worker's app: tests.test_websocket:build_app) ---------------
+# -- a tiny app (also the production runner's app: tests.test_websocket:build_app) ---------------
 
 
 def build_app() -> Flask:
@@ -543,7 +544,7 @@ def test_werkzeug_plain_get_is_a_400(werkzeug: tuple[Flask, int]) -> None:
         assert b"not a websocket upgrade" in info.value.read()
 
 
-# -- gunicorn: the production runner, in a subprocess ------------------------------------------
+# -- mockserver.server: the production runner, in a subprocess --------------------------------
 
 _SERVE = (
     "from mockserver.server import serve; from mockserver.settings import Settings;"
@@ -554,10 +555,10 @@ _SERVE = (
 
 
 @pytest.fixture(scope="module")
-def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """``mockserver.server.serve`` with this file's app; yields the port and the log file."""
     port = free_port()
-    log = tmp_path_factory.mktemp("gunicorn") / "server.log"
+    log = tmp_path_factory.mktemp("production") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c", _SERVE.replace("{port}", str(port))],
@@ -570,7 +571,7 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Pa
         deadline = time.monotonic() + 20
         while True:
             assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "gunicorn not ready in 20 s"
+            assert time.monotonic() < deadline, "server not ready in 20 s"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/events", timeout=2):
                     break
@@ -587,7 +588,7 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Pa
             proc.wait(5)
 
 
-def _gunicorn_events(port: int, view: str, timeout: float = 10.0) -> dict[str, Any]:
+def _server_events(port: int, view: str, timeout: float = 10.0) -> dict[str, Any]:
     import json
 
     deadline = time.monotonic() + timeout
@@ -601,8 +602,8 @@ def _gunicorn_events(port: int, view: str, timeout: float = 10.0) -> dict[str, A
 
 
 @pytest.mark.slow
-def test_gunicorn_echo_close_codes_and_a_silent_end(gunicorn: tuple[int, Path]) -> None:
-    port, log = gunicorn
+def test_production_echo_close_codes_and_a_silent_end(production: tuple[int, Path]) -> None:
+    port, log = production
     with _connect(port, "/echo") as ws:
         ws.send("hi")
         assert ws.recv(timeout=5) == "hi"
@@ -612,7 +613,7 @@ def test_gunicorn_echo_close_codes_and_a_silent_end(gunicorn: tuple[int, Path]) 
         assert ws.recv(timeout=5) == "ab"
         assert ws.ping().wait(5)
         ws.close(4001, "bye")
-    assert _gunicorn_events(port, "echo")["code"] == 4001
+    assert _server_events(port, "echo")["code"] == 4001
     with _connect(port, "/echo") as ws:
         ws.send("close:4002:server done")
         with pytest.raises(ClientClosed) as info:
@@ -627,11 +628,11 @@ def test_gunicorn_echo_close_codes_and_a_silent_end(gunicorn: tuple[int, Path]) 
 
 
 @pytest.mark.slow
-def test_gunicorn_send_times_out_for_a_client_that_does_not_read(
-    gunicorn: tuple[int, Path],
+def test_production_send_times_out_for_a_client_that_does_not_read(
+    production: tuple[int, Path],
 ) -> None:
-    port, log = gunicorn
+    port, log = production
     with raw_upgrade(port, "/flood?n=256"):
-        record = _gunicorn_events(port, "flood", timeout=15)
+        record = _server_events(port, "flood", timeout=15)
     assert record["error"] == "SendTimeout" and record["sent"] < 64
     assert "Traceback" not in log.read_text()

@@ -583,6 +583,16 @@ class FaultBook:
                 plan.mode = mode
             return plan.add(rules)
 
+    def concerns(self, tenant: str | None) -> bool:
+        """Whether any rule could fire for this tenant's calls (a cheap check per request: most
+        requests meet no rules, and need no :class:`Call` built)."""
+        plans = self._plans
+        for scope in (tenant, None):
+            plan = plans.get(scope)
+            if plan is not None and plan.rules:
+                return True
+        return False
+
     def decide(self, call: Call) -> Fired | None:
         for scope in (call.tenant, None) if call.tenant is not None else (None,):
             with self._lock:

@@ -1,10 +1,10 @@
 """A live emulator on a free 127.0.0.1 port, served from a thread of the test process.
 
 For clients that must talk HTTP (another process, a websocket, a client whose transport cannot
-be swapped): Werkzeug's threaded server, one thread per connection, so a request that sleeps
-(latency faults, a dribbled body) never stalls the others. It exposes the raw socket that
-:mod:`mockserver.websocket` upgrades, so the Hugging Face bulk stream works as under
-``mockserver serve`` (gunicorn): ``tests/test_hf_stream.py`` runs its suite this way.
+be swapped): the server ``mockserver serve`` runs (:mod:`mockserver.httpserver`), one thread per
+connection, so a request that sleeps (latency faults, a dribbled body) never stalls the others
+and the Hugging Face bulk stream upgrades as it does there: ``tests/test_hf_stream.py`` runs its
+suite this way.
 
 The app lives in this process, so ``server.app`` and its runtime are at hand for assertions;
 control calls still go over HTTP, as a CI job's would.
@@ -31,34 +31,26 @@ class LiveServer(Emulator):
     app: Flask
 
     def __init__(self, settings: Settings | None = None, *, host: str = "127.0.0.1") -> None:
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
         from mockserver.app import create_app
+        from mockserver.httpserver import HTTPServer
 
         from .config import build_settings
 
         settings = settings or build_settings()
-
-        class _QuietHandler(WSGIRequestHandler):
-            """No access log line per request (the journal has them)."""
-
-            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-                pass
-
         app = create_app(settings, start=True)
         try:
-            self._server = make_server(host, 0, app, threaded=True, request_handler=_QuietHandler)
+            self._server = HTTPServer(app, host, 0, grace=1.0, refusals_to_app=True)
         except BaseException:
             app.extensions["mockserver"].close()
             raise
-        self.port: int = self._server.server_port
+        self.port: int = self._server.address[1]
         url = f"http://{host}:{self.port}"
         super().__init__(
             _http_sender(url, 30.0), app=app, url=url, admin_token=settings.admin_token
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"handle_signals": False},
             name=f"mockserver-live-{self.port}",
             daemon=True,
         )
@@ -73,8 +65,7 @@ class LiveServer(Emulator):
         """Stop serving, then stop the runtime's threads (idempotent)."""
         if not self._thread.is_alive():
             return
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         self._thread.join(5)
         self.app.extensions["mockserver"].close()
 
