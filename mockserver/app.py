@@ -12,6 +12,7 @@ import email.utils
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, abort, current_app, g, request
@@ -50,7 +51,7 @@ def create_app(
     runtime = Runtime.build(settings, base_clock=base_clock, http_client=http_client)
     runtime.engine.register(SyntheticProvider(runtime.engine))
 
-    app = Flask("mockserver")
+    app = _App("mockserver")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["mockserver"] = runtime
     app.register_blueprint(control.bp)
@@ -97,6 +98,23 @@ def _http_error(exc: HTTPException) -> Response:
         if name.lower() == "allow":  # a 405 lists the methods the path has (RFC 9110)
             response.headers[name] = value
     return response
+
+
+class _App(Flask):
+    """Flask, with each hook's sync-or-async check made once per function, not per request
+    (``ensure_sync`` runs for every hook and view of every request; ours are all sync)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        found = self._sync.get(func)
+        if found is None:
+            found = super().ensure_sync(func)
+            if len(self._sync) < 4096:  # hooks and views are registered once: a small table
+                self._sync[func] = found
+        return found
 
 
 def _install_server_refusals(app: Flask) -> None:
@@ -171,7 +189,10 @@ def _body_digest() -> str | None:
 
 def _retry_after(response: Response) -> float | None:
     """How long the response asked the client to wait, in seconds (``retry-after-ms``, then
-    ``Retry-After`` as seconds or an HTTP date), or None."""
+    ``Retry-After`` as seconds or an HTTP date), or None. Only refusals and redirects carry
+    one here (a fault's 429 or 503, a vendor's rate limit): a 2xx is not searched for it."""
+    if response.status_code < 300:
+        return None
     raw_ms = response.headers.get("retry-after-ms")
     raw = response.headers.get("Retry-After")
     try:
