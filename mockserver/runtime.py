@@ -85,7 +85,7 @@ class Runtime:
         http_client: HttpClient | None = None,
     ) -> Runtime:
         settings = settings or Settings()
-        store = open_store(settings.store)
+        store = open_store(settings.store, delivery_history=settings.webhook_log_size)
         clocks = ClockRegistry(base_clock, frozen=settings.clock == "virtual")
         engine = Engine(
             store,
@@ -114,6 +114,7 @@ class Runtime:
             new_id=lambda tenant: engine.new_id(tenant, "delivery"),
             faults=faults,
             on_probe=conformance.observe_delivery,
+            concurrency=settings.webhook_concurrency,
         )
         engine.outbox = outbox
         scheduler = Scheduler(engine, outbox)

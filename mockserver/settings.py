@@ -184,6 +184,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("webhook_backoff_cap", float, "Longest retry delay in seconds.", check=_positive),
     Option("webhook_timeout", float, "Per-attempt timeout in seconds.", check=_positive),
     Option(
+        "webhook_concurrency",
+        int,
+        "Webhook URLs delivered to at once (one at a time per URL).",
+        check=_positive,
+    ),
+    Option(
+        "webhook_log_size",
+        int,
+        "Finished webhook deliveries the memory store keeps (pending ones always).",
+        check=_positive,
+    ),
+    Option(
         "grpc",
         str,
         "xAI gRPC BatchMgmt server: auto (on when xai-sdk is installed), on, off.",
@@ -287,6 +299,8 @@ class Settings:
     webhook_backoff: float = 1.0
     webhook_backoff_cap: float = 300.0
     webhook_timeout: float = 5.0
+    webhook_concurrency: int = 8
+    webhook_log_size: int = 10_000
     grpc: str = "auto"
     grpc_port: int = 50051
     xai_time_format: str = "date"

@@ -129,6 +129,11 @@ class ClockRegistry:
                     self._tenants[tenant] = clock
         return clock
 
+    def peek(self, tenant: str) -> VirtualClock | None:
+        """The tenant's own clock, if it has one (reading the time never creates one: every
+        request from a new key would otherwise leave a clock behind)."""
+        return self._tenants.get(tenant)
+
     def tenants(self) -> list[str]:
         return sorted(self._tenants)
 

@@ -21,6 +21,9 @@ that sent them (issue 9, "strict client verification"). It watches every journal
     deliberately wrong (the ``signature_probe`` fault); a receiver that refused it is noted as
     ``verified_signature`` (good news is news too).
 
+Bounded: per tenant at most ``MAX_KEYS`` tallies of each kind, and at most ``MAX_TENANTS``
+tenants (the one seen least recently is forgotten first: every new API key makes a tenant).
+
 Pure: no Flask, no clock reads (each observation carries its time), thread-safe.
 """
 
@@ -80,6 +83,9 @@ BEHAVIOURS = {
 GOOD = frozenset({"verified_signature"})
 MAX_KEYS = 200  # distinct violations or behaviour keys kept per tenant
 MAX_EXAMPLES = 3
+#: Tenants whose findings are kept; past this, the one seen least recently is forgotten, so a
+#: client (or a fuzzer) inventing a new API key per request cannot grow the log without bound.
+MAX_TENANTS = 1000
 
 
 @dataclass(frozen=True)
@@ -137,10 +143,28 @@ class _Tenant:
 class ConformanceLog:
     """Per-tenant findings, fed one observation per journaled request."""
 
-    def __init__(self, advised_poll_s: float = 1.0) -> None:
+    def __init__(self, advised_poll_s: float = 1.0, max_tenants: int = MAX_TENANTS) -> None:
+        if max_tenants < 1:
+            raise ValueError("max_tenants must be at least 1")
         self.advised_poll_s = advised_poll_s
-        self._tenants: dict[str, _Tenant] = {}
+        self.max_tenants = max_tenants
+        #: Least recently observed first (see :meth:`_state`).
+        self._tenants: OrderedDict[str, _Tenant] = OrderedDict()
         self._lock = threading.Lock()
+        #: Tenants forgotten to keep the log bounded.
+        self.evicted = 0
+
+    def _state(self, tenant: str) -> _Tenant:
+        """The tenant's tallies, now the most recently seen; the lock is held."""
+        state = self._tenants.get(tenant)
+        if state is None:
+            state = self._tenants[tenant] = _Tenant()
+            while len(self._tenants) > self.max_tenants:
+                self._tenants.popitem(last=False)
+                self.evicted += 1
+        else:
+            self._tenants.move_to_end(tenant)
+        return state
 
     # --- feeding --------------------------------------------------------------------------
 
@@ -148,7 +172,7 @@ class ConformanceLog:
         if seen.tenant is None:
             return
         with self._lock:
-            state = self._tenants.setdefault(seen.tenant, _Tenant())
+            state = self._state(seen.tenant)
             state.requests += 1
             where = f"{seen.method} {seen.path}"
             for violation in seen.violations:
@@ -181,7 +205,7 @@ class ConformanceLog:
             return
         kind = "unverified_signature" if 200 <= status < 300 else "verified_signature"
         with self._lock:
-            state = self._tenants.setdefault(tenant, _Tenant())
+            state = self._state(tenant)
             seen = Observation(tenant, None, "webhook", "POST", url, status, at)
             self._behaviour(state, kind, seen, f"POST {url} answered {status}")
 

@@ -164,7 +164,10 @@ class Engine:
     # --- time and ids -------------------------------------------------------------------------
 
     def now(self, tenant: str) -> float:
-        return self.clocks.for_tenant(tenant).now()
+        """The tenant's time: its own clock if it was ever set apart, else the server's (the
+        same reading a fresh tenant clock would give)."""
+        clock = self.clocks.peek(tenant)
+        return (clock or self.clocks.server).now()
 
     def new_id(self, tenant: str, kind: str = "job") -> str:
         """A deterministic, never-reused UUID for a tenant's next ``kind``."""
@@ -246,9 +249,16 @@ class Engine:
         )
 
     def update(self, job: Job, change: Callable[[Job], Job]) -> Job:
-        """Apply ``change`` to the freshest copy of ``job`` under its lock, store, reschedule."""
+        """Apply ``change`` to the freshest copy of ``job`` under its lock, store, reschedule.
+
+        A job deleted meanwhile (a client's delete, a tenant reset racing this call) stays
+        deleted: nothing is written and ``job`` comes back as given. Writing the caller's copy
+        back would resurrect it.
+        """
         with self._lock(job.id):
-            current = self.store.get_job(job.id) or job
+            current = self.store.get_job(job.id)
+            if current is None:
+                return job
             updated = change(current)
             if updated is current:
                 return current
@@ -314,14 +324,23 @@ class Engine:
     # --- results and side effects ---------------------------------------------------------------
 
     def results(self, job: Job, view: JobState | None = None) -> dict[int, Any]:
-        """Every succeeded item's result, computing (and storing) any not yet computed."""
+        """Every succeeded item's result, computing (and storing) any not yet computed.
+
+        A result is computed outside the job's lock (it may take a model call) and stored
+        under it only if the job still exists: a job deleted meanwhile leaves no orphaned
+        results behind (the caller still gets what was computed).
+        """
         view = view or self.view(job)
         stored = self.store.get_results(job.id)
         hooks = self.providers.get(job.provider)
         for item in view.items:
             if item.status == "succeeded" and item.index not in stored and hooks is not None:
                 result = hooks.compute_result(job, item.index)
-                self.store.put_result(job.id, item.index, result)
+                with self._lock(job.id):
+                    if self.store.get_job(job.id) is None:
+                        stored[item.index] = result
+                        continue
+                    self.store.put_result(job.id, item.index, result)
                 stored[item.index] = self.store.get_result(job.id, item.index)
         return stored
 

@@ -21,10 +21,14 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["VOLATILE_FIELDS", "Journal"]
+__all__ = ["MAX_TEXT", "MAX_VIOLATIONS", "VOLATILE_FIELDS", "Journal"]
 
 #: What differs between two runs of the same client against the same seed and scenario.
 VOLATILE_FIELDS = frozenset({"id", "at", "duration_ms"})
+#: An entry's size is bounded too, whatever the client sent: violations kept per entry (the
+#: rest are counted in ``violations_dropped``) and characters kept of a path or query string.
+MAX_VIOLATIONS = 50
+MAX_TEXT = 2048
 
 
 class Journal:
@@ -40,9 +44,12 @@ class Journal:
         self.dropped = 0
 
     def record(self, entry: Mapping[str, Any]) -> dict[str, Any]:
-        """Append an entry, giving it a monotonically increasing ``id``."""
+        """Append an entry, giving it a monotonically increasing ``id``; an oversized entry is
+        cut to :data:`MAX_VIOLATIONS` violations and :data:`MAX_TEXT` characters of path and
+        query, so ``capacity`` bounds the journal's memory and not only its length."""
+        bounded = _bounded(entry)
         with self._lock:
-            stored = {"id": next(self._ids), **entry}
+            stored = {"id": next(self._ids), **bounded}
             if len(self._entries) == self.capacity:
                 self.dropped += 1
             self._entries.append(stored)
@@ -98,6 +105,22 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _bounded(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``entry`` with its client-sized fields cut down (the same object when nothing is)."""
+    out: dict[str, Any] | None = None
+    for name in ("path", "query"):
+        value = entry.get(name)
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            out = out if out is not None else dict(entry)
+            out[name] = value[: MAX_TEXT - 3] + "..."
+    violations = entry.get("violations")
+    if isinstance(violations, list | tuple) and len(violations) > MAX_VIOLATIONS:
+        out = out if out is not None else dict(entry)
+        out["violations"] = list(violations[:MAX_VIOLATIONS])
+        out["violations_dropped"] = len(violations) - MAX_VIOLATIONS
+    return entry if out is None else out
 
 
 def _matches(

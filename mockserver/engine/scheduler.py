@@ -24,14 +24,19 @@ __all__ = ["Scheduler"]
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = 1.0
+DELIVERY_LOOP = "mockserver-webhooks"
 
 
 class Outboxlike(Protocol):
-    """The two outbox calls the scheduler uses (see ``engine.webhooks.Outbox``)."""
+    """The outbox calls the scheduler uses (see ``engine.webhooks.Outbox``)."""
 
-    def run_due(self) -> int: ...
+    on_idle: Callable[[], None] | None
+
+    def run_due(self, *, wait: bool = True) -> int: ...
 
     def next_due_in(self) -> float | None: ...
+
+    def close(self) -> None: ...
 
 
 class Scheduler:
@@ -47,6 +52,8 @@ class Scheduler:
         self._stopping = False
         self._dirty: dict[str, bool] = {}
         engine.on_change(self.schedule)
+        if outbox is not None:
+            outbox.on_idle = self._deliveries_idle
 
     # --- queueing -------------------------------------------------------------------------------
 
@@ -71,6 +78,13 @@ class Scheduler:
             self._dirty = dict.fromkeys(self._dirty, True)
             self._wake.notify_all()
 
+    def _deliveries_idle(self) -> None:
+        """A background batch of deliveries ended: look for due deliveries again."""
+        with self._wake:
+            if DELIVERY_LOOP in self._dirty:
+                self._dirty[DELIVERY_LOOP] = True
+            self._wake.notify_all()
+
     def forget(self, tenant: str | None = None) -> None:
         with self._wake:
             if tenant is None:
@@ -87,6 +101,7 @@ class Scheduler:
     def _pop_due(self) -> list[tuple[str, str]]:
         due: list[tuple[str, str]] = []
         with self._lock:
+            emptied = []
             for tenant, heap in self._heaps.items():
                 now = self.engine.now(tenant)
                 seen: set[str] = set()
@@ -95,6 +110,10 @@ class Scheduler:
                     if job_id not in seen:
                         seen.add(job_id)
                         due.append((tenant, job_id))
+                if not heap:
+                    emptied.append(tenant)
+            for tenant in emptied:  # one heap per tenant with work: none for every tenant ever
+                del self._heaps[tenant]
         return due
 
     def run_jobs(self) -> int:
@@ -126,6 +145,12 @@ class Scheduler:
                     best = min(best, heap[0][0] - self.engine.now(tenant))
         return best
 
+    def _dispatch_deliveries(self) -> int:
+        """Hand due deliveries to the outbox's workers without waiting for them: a receiver
+        that hangs holds up only its own URL's deliveries, never this loop."""
+        assert self.outbox is not None
+        return self.outbox.run_due(wait=False)
+
     def _deliveries_sleep(self) -> float:
         due_in = self.outbox.next_due_in() if self.outbox is not None else None
         return MAX_SLEEP if due_in is None else min(due_in, MAX_SLEEP)
@@ -133,7 +158,8 @@ class Scheduler:
     def _loop(self, name: str, work: Callable[[], object], sleep_for: Callable[[], float]) -> None:
         """Do ``work``, then sleep until the next due instant or a wake-up, until stopped.
 
-        Webhook deliveries run in their own loop so a slow receiver never delays results.
+        Webhook deliveries run in their own loop so a slow receiver never delays results; that
+        loop only dispatches to the outbox's workers, so it never waits on a receiver either.
         """
         while True:
             with self._wake:
@@ -158,7 +184,7 @@ class Scheduler:
             ("mockserver-scheduler", self.run_jobs, self._jobs_sleep)
         ]
         if self.outbox is not None:
-            loops.append(("mockserver-webhooks", self.outbox.run_due, self._deliveries_sleep))
+            loops.append((DELIVERY_LOOP, self._dispatch_deliveries, self._deliveries_sleep))
         for name, work, sleep_for in loops:
             self._dirty[name] = True
             thread = threading.Thread(
@@ -174,3 +200,5 @@ class Scheduler:
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
+        if self.outbox is not None:
+            self.outbox.close()

@@ -5,6 +5,13 @@ same write as its job, so a restart neither loses nor repeats notifications; the
 :meth:`Outbox.run_due`. Retry times live on the tenant's clock, so a test with a frozen clock
 steps through the whole backoff schedule by advancing it, with no sleeping.
 
+Deliveries to one URL go out one at a time, in order; different URLs go out in parallel on a
+few worker threads (``concurrency``), so a receiver that hangs until the timeout holds up its own
+deliveries and nobody else's; URLs whose last attempt got no answer are served by threads of
+their own, so many hanging receivers cannot take every thread from the ones that answer. Fault
+rules are decided by the dispatching thread in due order, so a seeded webhook scenario replays
+the same whatever the threads' timing.
+
 Every URL passes a :class:`HostAllowList` (loopback only by default) when the delivery is made
 and again just before each send, and the HTTP client never follows redirects: the server can be
 pointed at a test's receiver and nowhere else. Host names are matched literally, never resolved.
@@ -17,12 +24,15 @@ one attempt that says it was recorded; nothing leaves the machine.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
+import logging
 import math
+import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timezone
 from typing import Any, Protocol
@@ -64,7 +74,15 @@ __all__ = [
     "verify_standard_signature",
 ]
 
+log = logging.getLogger(__name__)
+
 EXCERPT_CHARS = 512
+#: Worker threads sending to different URLs at once (each URL still gets one at a time).
+CONCURRENCY = 8
+#: URLs remembered as failing (their last attempt got no HTTP answer); the oldest is forgotten.
+FAILING_URLS = 10_000
+#: Seconds an idle worker waits for work before its thread ends.
+WORKER_IDLE_S = 30.0
 # Headers a caller may not set: the HTTP client owns framing and the target host.
 _RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
@@ -153,6 +171,7 @@ class Outbox:
         new_id: Callable[[str], str],
         faults: FaultBook | None = None,
         on_probe: Callable[..., None] | None = None,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         self._store = store
         self._faults = faults
@@ -163,9 +182,20 @@ class Outbox:
         self._policy = policy
         self._new_id = new_id
         self._lock = threading.Lock()
+        self._released = threading.Condition(self._lock)
         self._in_flight: set[str] = set()
+        #: URLs a thread is sending to now (their deliveries wait their turn).
+        self._busy: set[str] = set()
+        self._workers = _Workers(max(1, concurrency))
+        #: URLs whose last attempt got no answer (refused, reset, timed out) are sent to from
+        #: their own, smaller set of threads: receivers that hang can hold those up, never the
+        #: threads that serve receivers that answer.
+        self._failing_workers = _Workers(max(1, concurrency // 2))
+        self._failing: dict[str, None] = {}
         #: Told each ``signature_probe`` answer: (tenant, tenant time, url, status or None).
         self.on_probe = on_probe
+        #: Called when a background batch of deliveries ends (the scheduler re-checks due work).
+        self.on_idle: Callable[[], None] | None = None
 
     def register_signer(self, name: str, signer: Signer) -> None:
         """Add or replace a named signer; deliveries naming it are signed with it from now on."""
@@ -215,10 +245,19 @@ class Outbox:
         """Store a delivery made outside a job write (test pings, manual sends)."""
         self._store.put_delivery(delivery)
 
-    def _pending_with_now(self) -> Iterator[tuple[Delivery, float]]:
-        """Yield pending deliveries with their tenant's "now", reading each clock once."""
+    def _pending_with_now(self, *, waiting: bool = False) -> Iterator[tuple[Delivery, float]]:
+        """Yield pending deliveries with their tenant's "now", reading each clock once.
+
+        ``waiting``: only those no thread is sending, or about to send, right now.
+        """
         clocks: dict[str, float] = {}
+        busy: set[str] = set()
+        if waiting:
+            with self._lock:
+                busy = self._busy | self._in_flight
         for delivery in self._store.pending_deliveries():
+            if waiting and (delivery.id in busy or delivery.url in busy):
+                continue
             if delivery.tenant not in clocks:
                 clocks[delivery.tenant] = self._clock_for(delivery.tenant).now()
             yield delivery, clocks[delivery.tenant]
@@ -231,33 +270,144 @@ class Outbox:
         """Seconds until the earliest pending delivery is due (0 if overdue); None if none.
 
         Each delivery is measured on its own tenant's clock; a frozen clock never gets there by
-        itself, but the scheduler also wakes whenever a clock is moved.
+        itself, but the scheduler also wakes whenever a clock is moved. Deliveries a thread is
+        sending now, or waiting behind one to the same URL, are left out: the thread's end
+        wakes the scheduler (``on_idle``).
         """
-        waits = [max(0.0, _due_at(d) - now) for d, now in self._pending_with_now()]
+        waits = [max(0.0, _due_at(d) - now) for d, now in self._pending_with_now(waiting=True)]
         return min(waits, default=None)
 
-    def run_due(self) -> int:
+    def run_due(self, *, wait: bool = True) -> int:
         """Attempt every due delivery once; returns how many this call attempted.
 
         Each id is claimed under a lock and re-read from the store once claimed, so concurrent
-        callers never send one delivery twice, even from a stale ``due()`` snapshot.
+        callers never send one delivery twice, even from a stale ``due()`` snapshot. Deliveries
+        to one URL are sent one at a time in due order; different URLs in parallel.
+
+        ``wait=True`` (the default) returns once every delivery that was due has been tried,
+        waiting for another thread's sends to the same URLs if need be. ``wait=False`` (the
+        scheduler's loop) hands the work to the worker threads and returns at once with how
+        many deliveries it handed over. ``on_idle`` is called as each URL's batch ends.
         """
+        candidates = self.due()
         attempted = 0
-        for candidate in self.due():
-            with self._lock:
+        while candidates:
+            batches, blocked = self._claim(candidates)
+            if not wait:
+                for url, batch in batches.items():
+                    with self._lock:
+                        workers = self._failing_workers if url in self._failing else self._workers
+                    workers.submit(functools.partial(self._send, url, batch))
+                return sum(len(batch) for batch in batches.values())
+            attempted += self._send_now(batches)
+            if not blocked:
+                break
+            with self._released:  # another thread is sending to these URLs: wait for it
+                self._released.wait(0.05)
+            candidates = [d for d in blocked if self._still_due(d.id)]
+        return attempted
+
+    def _claim(
+        self, candidates: Sequence[Delivery]
+    ) -> tuple[dict[str, list[tuple[Delivery, Fired | None]]], list[Delivery]]:
+        """Claim the due candidates whose URL is free: (their batches by URL, each with its
+        fault decision, in due order), and the candidates left for a busy URL."""
+        mine: list[Delivery] = []
+        blocked: list[Delivery] = []
+        urls: set[str] = set()
+        with self._lock:
+            for candidate in candidates:
                 if candidate.id in self._in_flight:
                     continue
+                if candidate.url in self._busy and candidate.url not in urls:
+                    blocked.append(candidate)
+                    continue
+                urls.add(candidate.url)
+                self._busy.add(candidate.url)
                 self._in_flight.add(candidate.id)
-            try:
+                mine.append(candidate)
+        batches: dict[str, list[tuple[Delivery, Fired | None]]] = {url: [] for url in urls}
+        try:
+            for candidate in mine:
                 current = self._store.get_delivery(candidate.id)
                 if current is None or not self._is_due(current):
+                    self._release(candidate.id)
                     continue
-                self.attempt(current)
-                attempted += 1
-            finally:
-                with self._lock:
-                    self._in_flight.discard(candidate.id)
-        return attempted
+                fired = self._fault(current, self._clock_for(current.tenant).now())
+                batches[candidate.url].append((current, fired))
+        except BaseException:  # nothing claimed may stay claimed: its URL would never send
+            for candidate in mine:
+                self._release(candidate.id, candidate.url)
+            raise
+        for url in [u for u, batch in batches.items() if not batch]:
+            del batches[url]
+            self._release(None, url)
+        return batches, blocked
+
+    def _send_now(self, batches: dict[str, list[tuple[Delivery, Fired | None]]]) -> int:
+        """Send claimed batches and wait: the first in this thread, the others beside it."""
+        if not batches:
+            return 0
+        items = list(batches.items())
+        helpers = [
+            threading.Thread(target=self._send, args=item, name="mockserver-webhook", daemon=True)
+            for item in items[1 : self._workers.size]
+        ]
+        rest = items[self._workers.size :]  # more URLs than threads: after the first round
+        for helper in helpers:
+            helper.start()
+        self._send(*items[0])
+        for helper in helpers:
+            helper.join()
+        for url, batch in rest:
+            self._send(url, batch)
+        return sum(len(batch) for batch in batches.values())
+
+    def _send(self, url: str, batch: list[tuple[Delivery, Fired | None]]) -> None:
+        """Attempt a URL's claimed deliveries in order, then free the URL (and say so)."""
+        try:
+            for delivery, fired in batch:
+                try:
+                    done = self._attempt(delivery, fired)
+                finally:
+                    self._release(delivery.id)
+                self._note_outcome(url, done)
+        finally:
+            self._release(None, url)
+            if self.on_idle is not None:
+                self.on_idle()
+
+    def _note_outcome(self, url: str, delivery: Delivery) -> None:
+        """Remember whether ``url`` answered its last attempt (see ``_failing_workers``)."""
+        last = delivery.attempts[-1] if delivery.attempts else None
+        if last is None or last.held:
+            return
+        with self._lock:
+            if last.status_code is None and last.error is not None:
+                self._failing.pop(url, None)
+                self._failing[url] = None
+                if len(self._failing) > FAILING_URLS:
+                    del self._failing[next(iter(self._failing))]
+            else:
+                self._failing.pop(url, None)
+
+    def _release(self, delivery_id: str | None, url: str | None = None) -> None:
+        with self._released:
+            if delivery_id is not None:
+                self._in_flight.discard(delivery_id)
+            if url is not None:
+                self._busy.discard(url)
+            self._released.notify_all()
+
+    def _still_due(self, delivery_id: str) -> bool:
+        current = self._store.get_delivery(delivery_id)
+        return current is not None and self._is_due(current)
+
+    def close(self) -> None:
+        """End the worker threads once their current work is done (the outbox stays usable:
+        a later background ``run_due`` starts new ones)."""
+        self._workers.close()
+        self._failing_workers.close()
 
     def _is_due(self, delivery: Delivery) -> bool:
         now = self._clock_for(delivery.tenant).now()
@@ -265,6 +415,12 @@ class Outbox:
 
     def attempt(self, delivery: Delivery) -> Delivery:
         """Try to send ``delivery`` once, record the attempt, store and return the result."""
+        return self._attempt(
+            delivery, self._fault(delivery, self._clock_for(delivery.tenant).now())
+        )
+
+    def _attempt(self, delivery: Delivery, fired: Fired | None) -> Delivery:
+        """:meth:`attempt` with the fault rule (or None) already decided for it."""
         clock = self._clock_for(delivery.tenant)
         now = clock.now()
         if _is_mail(delivery.url):
@@ -273,7 +429,6 @@ class Outbox:
         reason = self._allow.check(delivery.url)
         if reason is not None:
             return self._save(_blocked(delivery, now, reason))
-        fired = self._fault(delivery, now)
         kind = fired.rule.action.kind if fired is not None and fired.rule is not None else None
         note = fired.describe() if fired is not None else None
         if fired is not None and fired.out_of_order:  # an ordered scenario: fail visibly
@@ -480,3 +635,54 @@ def _blocked(delivery: Delivery, now: float, reason: str) -> Delivery:
     """Mark a delivery as never to be sent, recording the allow-list's reason as an attempt."""
     record = Attempt(at=now, status_code=None, latency_ms=0.0, error=f"blocked: {reason}")
     return _with(delivery, record, "blocked", None)
+
+
+class _Workers:
+    """Daemon threads running submitted callables, at most ``size`` at once; a thread idle
+    for :data:`WORKER_IDLE_S` ends, so an outbox nobody closes leaves no threads behind."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0  # threads waiting for a task
+
+    def submit(self, task: Callable[[], None]) -> None:
+        with self._lock:  # put under the lock: a thread timing out sees the task and stays
+            self._tasks.put(task)
+            start = self._idle < self._tasks.qsize() and self._threads < self.size
+            if start:
+                self._threads += 1
+        if start:
+            threading.Thread(
+                target=self._run, name="mockserver-webhooks-worker", daemon=True
+            ).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            try:
+                task = self._tasks.get(timeout=WORKER_IDLE_S)
+            except queue.Empty:
+                with self._lock:
+                    self._idle -= 1
+                    if self._tasks.empty():
+                        self._threads -= 1
+                        return
+                continue
+            with self._lock:
+                self._idle -= 1
+                if task is None:
+                    self._threads -= 1
+                    return
+            try:
+                task()
+            except Exception:  # a failed batch must not take the worker down
+                log.exception("webhook delivery batch failed")
+
+    def close(self) -> None:
+        with self._lock:
+            for _ in range(self._threads):
+                self._tasks.put(None)

@@ -7,10 +7,10 @@ path relative to the working directory, ``sqlite:////var/lib/mock/jobs.db`` an a
 from __future__ import annotations
 
 from .base import JobStore
-from .memory import MemoryStore
+from .memory import DELIVERY_HISTORY, MemoryStore
 from .sqlite import SqliteStore
 
-__all__ = ["JobStore", "MemoryStore", "SqliteStore", "open_store"]
+__all__ = ["DELIVERY_HISTORY", "JobStore", "MemoryStore", "SqliteStore", "open_store"]
 
 _SQLITE_PREFIX = "sqlite:///"
 _SQLITE_MEMORY = ("sqlite://", "sqlite://:memory:", "sqlite:///:memory:")
@@ -20,13 +20,14 @@ _VALID_FORMS = (
 )
 
 
-def open_store(url: str) -> JobStore:
+def open_store(url: str, *, delivery_history: int = DELIVERY_HISTORY) -> JobStore:
     """The store a URL names: ``memory``, ``sqlite:///PATH`` (parent directories are created).
 
-    Raises ``ValueError``, naming the valid forms, for anything else.
+    ``delivery_history``: finished webhook deliveries the memory store keeps (the SQLite store
+    keeps them all, on disk). Raises ``ValueError``, naming the valid forms, for anything else.
     """
     if url in ("memory", "memory://"):
-        return MemoryStore()
+        return MemoryStore(delivery_history=delivery_history)
     if url in _SQLITE_MEMORY:
         return SqliteStore(":memory:")
     if url.startswith(_SQLITE_PREFIX) and len(url) > len(_SQLITE_PREFIX):

@@ -93,7 +93,8 @@ class JobStore(Protocol):
         ...
 
     def put_delivery(self, delivery: Delivery) -> None:
-        """Insert or replace a delivery."""
+        """Insert or replace a delivery. A pending one is kept until it finishes; the memory
+        store keeps only its most recent finished ones (a bounded delivery log)."""
         ...
 
     def get_delivery(self, delivery_id: str) -> Delivery | None: ...

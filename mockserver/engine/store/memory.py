@@ -4,7 +4,9 @@ Records are frozen dataclasses, so the store keeps and hands back the very objec
 no copies, and nothing can change behind its back. Every public method takes one re-entrant lock,
 which makes each call atomic with respect to the others (the same guarantee a SQLite transaction
 gives). Secondary indexes (per-tenant seq order, unsettled jobs, pending deliveries, blob
-prefixes) keep a request's cost independent of how much other tenants have stored.
+prefixes) keep a request's cost independent of how much other tenants have stored. The
+delivery log's history is bounded (:data:`DELIVERY_HISTORY` finished deliveries); jobs and their
+results are the emulator's state and are kept until deleted or reset.
 """
 
 from __future__ import annotations
@@ -45,10 +47,25 @@ def _delivery_order(delivery: Delivery) -> tuple[float, str]:
     return (delivery.created_at, delivery.id)
 
 
-class MemoryStore:
-    """A :class:`~mockserver.engine.store.base.JobStore` held in dicts behind one ``RLock``."""
+#: Finished deliveries (delivered, failed, gone, dropped, blocked) the memory store keeps: the
+#: delivery log's history is capped like the journal, the oldest finished one forgotten first.
+#: Pending deliveries (the outbox itself) are never dropped, and a job's ``notified`` flag keeps
+#: a forgotten delivery from being made again.
+DELIVERY_HISTORY = 10_000
 
-    def __init__(self) -> None:
+
+class MemoryStore:
+    """A :class:`~mockserver.engine.store.base.JobStore` held in dicts behind one ``RLock``.
+
+    ``delivery_history`` caps the finished deliveries kept (see :data:`DELIVERY_HISTORY`).
+    """
+
+    def __init__(self, *, delivery_history: int = DELIVERY_HISTORY) -> None:
+        if delivery_history < 0:
+            raise ValueError("delivery_history must be >= 0")
+        self.delivery_history = delivery_history
+        #: Finished deliveries forgotten to keep the delivery log bounded.
+        self.deliveries_evicted = 0
         self._lock = threading.RLock()
         self._files: BlobFiles | None = None  # streamed blobs, in a temporary directory
         self._clear()
@@ -69,6 +86,7 @@ class MemoryStore:
         self._deliveries_by_tenant: dict[str, dict[str, None]] = {}
         self._deliveries_by_job: dict[str, dict[str, None]] = {}
         self._pending: dict[str, None] = {}
+        self._finished: dict[str, None] = {}  # finished delivery ids, oldest finish first
 
     # --- counters ----------------------------------------------------------------------------
 
@@ -278,12 +296,19 @@ class MemoryStore:
                 self._deliveries_by_job.setdefault(delivery.job_id, {})[delivery.id] = None
             if delivery.status == "pending":
                 self._pending[delivery.id] = None
+            else:
+                self._finished[delivery.id] = None
+                while len(self._finished) > self.delivery_history:
+                    oldest = next(iter(self._finished))
+                    self._unindex_delivery(self._deliveries.pop(oldest))
+                    self.deliveries_evicted += 1
 
     def _unindex_delivery(self, delivery: Delivery) -> None:
         _discard(self._deliveries_by_tenant, delivery.tenant, delivery.id)
         if delivery.job_id is not None:
             _discard(self._deliveries_by_job, delivery.job_id, delivery.id)
         self._pending.pop(delivery.id, None)
+        self._finished.pop(delivery.id, None)
 
     def get_delivery(self, delivery_id: str) -> Delivery | None:
         with self._lock:

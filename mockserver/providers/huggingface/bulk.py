@@ -158,7 +158,9 @@ def output_rows(job: Job, view: JobState, results: dict[int, Any]) -> list[dict[
 
 def status_body(job: Job, view: JobState) -> dict[str, Any]:
     """The Kubernetes-Job-like status the docs show, plus counts under ``progress``."""
-    status: dict[str, Any] = {"start_time": float(view.started_at or job.created_at)}
+    # Set once, when the job is accepted (a Kubernetes Job's startTime): a timestamp a client
+    # has seen never moves, whether the job still waits or already runs.
+    status: dict[str, Any] = {"start_time": float(job.created_at)}
     if not view.terminal:
         status["active"] = 1
     elif view.status == "completed":
