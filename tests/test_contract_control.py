@@ -69,7 +69,7 @@ def test_operations_have_unique_camel_case_ids_tags_and_summaries(spec: dict[str
         assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation["operationId"])
         assert operation["summary"], (method, template)
         assert operation["tags"] and set(operation["tags"]) <= declared_tags, (method, template)
-    assert len(ids) == len(set(ids)) == 32
+    assert len(ids) == len(set(ids)) == 35
 
 
 def test_admin_token_is_required_everywhere_but_health_and_eden_public_files(
@@ -85,7 +85,13 @@ def test_admin_token_is_required_everywhere_but_health_and_eden_public_files(
     )
     assert spec["security"] == [{"adminToken": []}, {"adminTokenHeader": []}]
     open_ops = [op["operationId"] for _, _, op in iter_operations(spec) if "security" in op]
-    assert sorted(open_ops) == ["getEdenResource", "getEdenWebhookKey", "getHealth"]
+    assert sorted(open_ops) == [
+        "getDashboard",
+        "getDashboardAsset",
+        "getEdenResource",
+        "getEdenWebhookKey",
+        "getHealth",
+    ]
     assert find_operation(spec, "GET", "/_mock/health").spec["security"] == []
 
 
@@ -600,6 +606,21 @@ def admin_token_guards_the_control_api(api: ControlApi) -> None:
     api.call("GET", "/_mock/seed", 401, headers={"Authorization": ADMIN_TOKEN})  # no scheme
     # The dedicated header wins over Authorization, even when only the latter is right.
     api.call("GET", "/_mock/seed", 401, headers={**bearer, "X-Mock-Admin-Token": "wrong"})
+
+
+@scenario(admin_token=ADMIN_TOKEN)
+def dashboard_page_assets_and_changes(api: ControlApi) -> None:
+    """The page and its files need no token (they hold no state); the fingerprint does."""
+    page = api.call("GET", "/_mock/ui").decode()
+    assert '<script src="ui/assets/app.js" defer></script>' in page
+    assert b"ui/changes" in api.call("GET", "/_mock/ui/assets/app.js")
+    missing = api.call("GET", "/_mock/ui/assets/nope.js", 404)
+    assert missing["error"]["code"] == "asset_not_found"
+    bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    first = api.call("GET", "/_mock/ui/changes", headers=bearer)["version"]
+    assert api.call("GET", "/_mock/ui/changes", headers=bearer)["version"] == first
+    api.call("POST", "/_mock/jobs", 201, json={"items": 1}, headers=bearer)
+    assert api.call("GET", "/_mock/ui/changes", headers=bearer)["version"] != first
 
 
 # --- running them --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from ..engine.lifecycle import JobStatus
 from ..engine.profiles import PROFILES
 from ..engine.records import DeliveryStatus, Job
 from ..runtime import Runtime
-from . import synthetic
+from . import synthetic, ui
 from .errors import ControlError, render_error
 from .render import delivery_json, iso, job_detail, job_summary
 
@@ -32,7 +32,8 @@ JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
 DELIVERY_STATUSES: tuple[str, ...] = get_args(DeliveryStatus)
 
 bp = Blueprint("mock_control", __name__, url_prefix="/_mock")
-OPEN_ENDPOINTS = {"mock_control.health"}
+bp.register_blueprint(ui.bp)  # the dashboard, /_mock/ui (guarded and rendered as here)
+OPEN_ENDPOINTS = {"mock_control.health", *(f"{bp.name}.{ui.bp.name}.{v}" for v in ui.PUBLIC_VIEWS)}
 
 
 def rt() -> Runtime:
@@ -300,6 +301,8 @@ def list_jobs() -> Response:
     )
     if tenant is None:  # the store orders by tenant first; across tenants, newest first
         jobs.sort(key=lambda j: (j.created_at, j.seq), reverse=True)
+    if status is None:  # states only for the jobs returned (the dashboard lists every change)
+        jobs = jobs[:limit]
     views = ((job, engine.view(job)) for job in jobs)
     out = [job_summary(j, v) for j, v in views if status is None or v.status == status]
     return jsonify(jobs=out[:limit])
