@@ -9,6 +9,7 @@ the previous choice, spent more time per request in its own machinery than the a
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -52,6 +53,7 @@ def serve(settings: Settings, factory: Callable[[], Flask] | None = None) -> Non
     else:
         app = factory()
     server.app = app
+    _settle_garbage_collector()
     log.info("listening on %s", server.url)
     try:
         server.serve_forever()
@@ -60,6 +62,16 @@ def serve(settings: Settings, factory: Callable[[], Flask] | None = None) -> Non
         if runtime is not None:
             runtime.close()
         log.info("stopped")
+
+
+def _settle_garbage_collector() -> None:
+    """Move what start-up built (modules, contracts, tables) out of the collector's sight, and
+    collect young objects less often: a request allocates a few hundred short-lived objects,
+    and with the default thresholds the collector walked the whole long-lived heap every few
+    hundred requests, a pause that showed up as the p99 latency of every client."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def _not_ready(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
