@@ -42,6 +42,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from .engine.faults import Call, FaultError, FaultPlan, Fired, Mode, parse_rules
 from .runtime import Runtime
+from .validation import load_json
 from .websocket import SOCKET_KEYS
 
 __all__ = [
@@ -84,7 +85,7 @@ def header_plan(raw: str, *, seed: int, now: float) -> FaultPlan:
     text = raw.strip()
     mode: Mode
     if text.startswith("["):
-        rules, mode = json.loads(text), "first"
+        rules, mode = load_json(text), "first"
     elif "/" in text or "\\" in text or text.endswith((".yaml", ".yml")):
         # A request header must not make the server read files: bundled names only.
         raise FaultError("name a bundled scenario or send a JSON list of rules, not a path")

@@ -52,7 +52,15 @@ from referencing.jsonschema import DRAFT202012
 
 from .contracts import load_contract
 
-__all__ = ["MISSING", "ContractValidator", "Location", "Operation", "Violation"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MISSING",
+    "ContractValidator",
+    "Location",
+    "Operation",
+    "Violation",
+    "load_json",
+]
 
 Location = Literal["path", "query", "header", "body"]
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -60,7 +68,86 @@ DOCUMENT_URI = "urn:openapi-contract"
 _ORDER = {"path": 0, "query": 1, "header": 2, "body": 3}
 _PARAM = re.compile(r"\{([^{}/]+)\}")
 _INTEGER = re.compile(r"[-+]?\d+")
+_MAX_DIGITS = 100
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+#: How deep a client's JSON may nest. Deeper documents are refused before anything walks them:
+#: ``json`` recurses in C and the validator, the store and the webhook encoder recurse in
+#: Python, so 100,000 levels of ``[`` would otherwise be a ``RecursionError`` (a 500). 128 is
+#: serde_json's default limit; no vendor document comes near it.
+MAX_JSON_DEPTH = 128
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def load_json(data: bytes | bytearray | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for what a client sent: a ``ValueError`` that says what is wrong, never
+    a ``RecursionError``, for anything that is not plain, well-formed JSON text.
+
+    Refused, beyond syntax errors: bytes that are not valid UTF-8 (or the UTF-16/32 the JSON
+    RFC allows; ``json.loads`` itself lets encoded surrogates through), nesting deeper than
+    ``max_depth``, and strings holding a lone UTF-16 surrogate (``"\\ud800"``), which no
+    UTF-8 encoder (the journal, the store, a webhook body) can write.
+    """
+    if isinstance(data, (bytes, bytearray)):
+        encoding = json.detect_encoding(data)
+        try:
+            text = bytes(data).decode(encoding)
+        except UnicodeDecodeError as exc:
+            label = encoding.upper().replace("UTF-8-SIG", "UTF-8")
+            raise ValueError(f"not valid {label} text ({exc.reason} at byte {exc.start})") from None
+    else:
+        text = data
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(_too_deep(max_depth)) from None
+    if (text.count("[") + text.count("{") > max_depth) and _deeper_than(value, max_depth):
+        raise ValueError(_too_deep(max_depth))
+    if _LONE_SURROGATE_ESCAPE.search(text):
+        found = _lone_surrogate(value)
+        if found is not None:
+            raise ValueError(
+                f"a string holds the lone UTF-16 surrogate \\u{ord(found):04x}, which is not"
+                " a character; send valid Unicode (surrogates only in pairs)"
+            )
+    return value
+
+
+def _too_deep(limit: int) -> str:
+    return f"the JSON nests more than {limit} levels deep"
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Tell whether arrays and objects nest more than ``limit`` levels, without recursing."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(limit):  # ``level`` holds the containers one level down each time
+        if not level:
+            return False
+        deeper: list[Any] = []
+        for node in level:
+            children = node.values() if isinstance(node, dict) else node
+            deeper += [c for c in children if isinstance(c, (dict, list))]
+        level = deeper
+    return bool(level)
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate in any string (keys included) of a parsed document, or None."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            found = _SURROGATE.search(node)
+            if found is not None:
+                return found.group()
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
 
 
 class _Missing:
@@ -581,6 +668,10 @@ def _failed(value: Any) -> TypeGuard[_Unconverted]:
 
 def _convert(raw: str, types: AbstractSet[str]) -> Any:
     """A path, query or header string as its schema type asks, or ``_Unconverted``."""
+    if types & {"integer", "number"} and len(raw) > _MAX_DIGITS and _NUMBER.fullmatch(raw):
+        # int() refuses more than 4,300 digits (a ValueError, not a violation); no contract
+        # number is anywhere near this long.
+        return _Unconverted(f"{_show(raw)} has more than {_MAX_DIGITS} characters")
     if "integer" in types and _INTEGER.fullmatch(raw):
         return int(raw)
     if "number" in types and _NUMBER.fullmatch(raw):

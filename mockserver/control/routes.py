@@ -21,7 +21,9 @@ from ..contracts import contract_path, list_contracts
 from ..engine.lifecycle import JobStatus
 from ..engine.profiles import PROFILES
 from ..engine.records import DeliveryStatus, Job
+from ..providers.inputs import query_problem
 from ..runtime import Runtime
+from ..validation import load_json
 from . import synthetic, ui
 from .errors import ControlError, render_error
 from .render import delivery_json, iso, job_detail, job_summary
@@ -68,11 +70,23 @@ def _control_error(exc: ControlError) -> Response:
     return render_error(exc.status, exc.code, exc.message)
 
 
+@bp.errorhandler(UnicodeDecodeError)
+def _bad_query(exc: UnicodeDecodeError) -> Response:
+    """Raw bytes in the query string that are not UTF-8 (``?tenant=\xff``): a 400."""
+    problem = query_problem()
+    if problem is None:
+        raise exc
+    return render_error(400, "invalid_query", problem)
+
+
 def body() -> dict[str, Any]:
     """The JSON object sent, ``{}`` for an empty body; anything else is a 400."""
     if not request.get_data():
         return {}
-    data = request.get_json(silent=True)
+    try:  # depth-limited, strict UTF-8: a hostile body is a 400, never a RecursionError
+        data = load_json(request.get_data())
+    except ValueError:
+        data = None
     if not isinstance(data, dict):
         raise ControlError(400, "invalid_body", "the request body must be a JSON object")
     return data

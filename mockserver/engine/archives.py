@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, BinaryIO, cast
 
@@ -30,6 +30,7 @@ from mockserver.engine.media import Blob, Limits, MediaError, Readable, human_by
 
 __all__ = [
     "HEADER_BYTES",
+    "MEMORY_BYTES",
     "TRANSCRIPT_BYTES",
     "Member",
     "Source",
@@ -40,6 +41,9 @@ __all__ = [
 ]
 
 HEADER_BYTES = 1 << 20  # most metadata (tar headers, long names, pax records) between members
+#: Expanded bytes one archive may keep in memory; later members spill to temporary files, so
+#: an archive of many small files (or one entry listed many times) costs disk, not memory.
+MEMORY_BYTES = 32 << 20
 TRANSCRIPT_BYTES = 1 << 20  # a larger .txt is never read as a transcript
 _CD_RECORD_BYTES = 4096  # a generous ceiling on one zip central-directory record
 _TARS = {"application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz"}
@@ -112,6 +116,7 @@ class _Budget:
         self.entry_out = 0
         self.entry_in: int | None = None  # the entry's packed size, or None: measure it
         self._entry_start = 0
+        self.in_memory = 0  # bytes of the members so far that are held in memory
 
     def count_entry(self) -> None:
         self.entries += 1
@@ -184,8 +189,14 @@ class _Meter:
 
 def _read_member(reader: Readable, budget: _Budget, report: Callable[[int], None]) -> Blob:
     """Copy one member through the budget, naming the archive if it is too large."""
+    limits = budget.limits
+    if budget.in_memory >= MEMORY_BYTES:
+        limits = replace(limits, spool_bytes=0)
     try:
-        return read_stream(_Meter(reader, report), name=budget.path, limits=budget.limits)
+        blob = read_stream(_Meter(reader, report), name=budget.path, limits=limits)
+        if blob.in_memory:
+            budget.in_memory += blob.size
+        return blob
     except MediaError as exc:
         if exc.code != "too_large":
             raise

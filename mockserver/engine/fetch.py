@@ -21,6 +21,7 @@ import base64
 import binascii
 import http.client
 import ipaddress
+import os
 import socket
 import ssl
 import time
@@ -212,7 +213,7 @@ class Resolver:
             candidates.insert(0, [host, *segments])
         for candidate in candidates:
             path = self._root.joinpath(*candidate)
-            if path.is_file():
+            if _is_file(path):
                 if not path.resolve().is_relative_to(self._root):
                     raise MediaError(
                         "unsafe_path",
@@ -224,8 +225,15 @@ class Resolver:
         return self._unique_by_name(segments[-1], url)
 
     def _unique_by_name(self, name: str, url: str) -> Path | None:
+        """The one file named exactly ``name`` under the root (never a glob: a URL's ``*`` or
+        ``[`` is a character of the name, and ``a**b`` is no pattern error)."""
         assert self._root is not None
-        matches = [p for p in self._root.rglob(name) if p.is_file()][:2]
+        matches: list[Path] = []
+        for folder, _, names in os.walk(self._root):
+            if name in names and _is_file(found := Path(folder, name)):
+                matches.append(found)
+                if len(matches) > 1:
+                    return None
         if len(matches) != 1 or not matches[0].resolve().is_relative_to(self._root):
             return None
         return matches[0]
@@ -329,6 +337,15 @@ def _split(url: str) -> SplitResult:
             name=url,
         )
     return parts._replace(scheme=scheme)
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a name the file system refuses (too long, say): a URL
+    path that names nothing here is a miss, not an error."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _path_segments(path: str, url: str) -> list[str]:

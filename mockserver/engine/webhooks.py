@@ -446,7 +446,7 @@ class Outbox:
         if kind == "reset":
             record = Attempt(now, None, 0.0, error="connection reset (fault: not sent)", fault=note)
             return self._retry_or_fail(delivery, record, clock.now(), None)
-        body = delivery.body.encode("utf-8")
+        body = delivery.body.encode("utf-8", "backslashreplace")  # input refuses lone surrogates
         headers = {"user-agent": USER_AGENT, **delivery.headers}
         try:
             headers.update(self._sign(delivery, body, now))

@@ -20,7 +20,7 @@ from ..engine.profiles import get_profile
 from ..engine.records import Job
 from ..faultwire import check_faults
 from ..runtime import Runtime
-from ..validation import Violation
+from ..validation import Violation, load_json
 
 __all__ = [
     "ErrorRenderer",
@@ -62,6 +62,13 @@ def error_renderer_for(app: Flask, path: str) -> ErrorRenderer | None:
 def runtime() -> Runtime:
     found: Runtime = current_app.extensions["mockserver"]
     return found
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """What ``jsonify`` answers (compact, ASCII, a trailing newline), for plain JSON data, without
+    the JSON provider's per-call machinery: the hot status reads use it."""
+    text = json.dumps(body, separators=(",", ":")) + "\n"
+    return Response(text, status=status, mimetype="application/json")
 
 
 def note_request(provider: str, operation: str, tenant: str | None = None) -> None:
@@ -133,7 +140,7 @@ def lifecycle_choice(headers: Mapping[str, str]) -> LifecycleChoice:
     overrides = None
     if raw:
         try:
-            overrides = json.loads(raw)
+            overrides = load_json(raw)
         except ValueError:
             raise ValueError(f"{LIFECYCLE_HEADER} must be a JSON object, got {raw!r}") from None
         if not isinstance(overrides, dict):

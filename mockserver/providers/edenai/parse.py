@@ -15,13 +15,13 @@ does. Quirks tolerated on purpose (``../shared/reference/edenai-async.md`` §3):
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ...validation import load_json
 from .catalog import Param, Subfeature
 
 __all__ = [
@@ -89,7 +89,7 @@ def _as_list(value: Any) -> list[str] | None:
         text = value.strip()
         if text.startswith("["):
             try:
-                parsed = json.loads(text)
+                parsed = load_json(text)
             except ValueError:
                 try:
                     parsed = ast.literal_eval(text)  # LangChain: str(["amazon"])
@@ -149,7 +149,7 @@ def _coerce(param: Param, value: Any, errors: FieldErrors, form: bool) -> Any:
     if param.kind == "json":
         if form and isinstance(value, str):
             try:
-                return json.loads(value)
+                return load_json(value)
             except ValueError:
                 return fail("Value must be valid JSON.")
         return value

@@ -11,17 +11,25 @@ files (``audio_resource_url``, ``video_resource_url``, ``document_url``) results
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.urls import iri_to_uri
 
 from ...engine.media import Limits, MediaError, read_stream
-from ...validation import ContractValidator, Violation
-from ..common import enter_tenant, lifecycle_choice, note_request, runtime
+from ...validation import ContractValidator, Violation, load_json
+from ..common import enter_tenant, note_request, runtime
+from ..inputs import (
+    FormError,
+    capped_body,
+    parse_form,
+    query_problem,
+    read_lifecycle,
+    too_deep_message,
+)
 from .backend import MAX_BATCH_REQUESTS, NAME, EdenBackend, FileInput
 from .catalog import BATCH_SUBFEATURES, Subfeature, find
 from .errors import EdenError, bad_request, forbidden, not_found
@@ -31,6 +39,8 @@ __all__ = ["PREFIX", "bp", "mock_bp", "render_http_error"]
 
 PREFIX = "/v2"
 UPLOAD_LIMITS = Limits()
+#: JSON and urlencoded bodies, and each text field of a form (files are not counted).
+MAX_BODY_BYTES = 16 << 20
 #: Uploads bigger than this are not hashed to look up a sidecar (fixtures are small).
 SIDECAR_LOOKUP_BYTES = 64 << 20
 
@@ -98,6 +108,28 @@ def _authenticate() -> Response | None:
     return None
 
 
+@bp.errorhandler(UnicodeDecodeError)
+def _bad_query(exc: UnicodeDecodeError) -> Response:
+    problem = query_problem()
+    if problem is None:
+        raise exc
+    return EdenError(400, {"non_field_errors": [problem]}).response()
+
+
+@bp.errorhandler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response:
+    return EdenError(400, {"non_field_errors": [too_deep_message()]}).response()
+
+
+def _too_large() -> EdenError:
+    limit = MAX_BODY_BYTES >> 20
+    return EdenError(
+        413,
+        f"Request body exceeded {limit} MB: upload media as a multipart 'file' or a file_url.",
+        type="Error",
+    )
+
+
 @bp.errorhandler(EdenError)
 def _eden_error(exc: EdenError) -> Response:
     if exc.status == 400 and not exc.violations:
@@ -115,7 +147,7 @@ def _violations() -> list[Violation]:
     query = request.args.to_dict(flat=False)
     try:
         if mimetype == "application/json" or mimetype.endswith("+json"):
-            body = json.loads(request.get_data() or b"null")
+            body = load_json(request.get_data() or b"null")
             return validator.validate_request(
                 request.method, request.path, query=query, content_type=mimetype, body=body
             )
@@ -165,7 +197,7 @@ def _launch(sub: Subfeature) -> Response:
     if errors:
         raise EdenError(400, errors)
     try:
-        choice = lifecycle_choice(dict(request.headers))
+        choice = read_lifecycle()
     except ValueError as exc:
         raise EdenError(400, {"non_field_errors": [str(exc)]}) from None
     file = _file_input(sub, launch, upload)
@@ -183,8 +215,11 @@ def _fields() -> tuple[dict[str, Any], FileStorage | None, bool]:
     """The launch's fields, its ``file`` part, and whether they came from a form."""
     mimetype = request.mimetype
     if mimetype == "application/json" or mimetype.endswith("+json"):
+        data = capped_body(MAX_BODY_BYTES)
+        if data is None:
+            raise _too_large()
         try:
-            raw = json.loads(request.get_data() or b"null")
+            raw = load_json(data or b"null")
         except ValueError as exc:
             raise EdenError(400, {"non_field_errors": [f"JSON parse error - {exc}"]}) from None
         if not isinstance(raw, dict):
@@ -199,13 +234,22 @@ def _fields() -> tuple[dict[str, Any], FileStorage | None, bool]:
             )
         return raw, None, False
     if mimetype in ("multipart/form-data", "application/x-www-form-urlencoded", ""):
-        fields = {key: request.form.getlist(key)[0] for key in request.form}
+        # A multipart body's files go to disk; a urlencoded one is read whole, so it is bounded.
+        bounded = MAX_BODY_BYTES if mimetype != "multipart/form-data" else None
+        try:
+            form, files = parse_form(max_field_bytes=MAX_BODY_BYTES, max_body=bounded)
+        except FormError as exc:  # DRF's ParseError words, in Eden's 400 envelope
+            kind = "Multipart form" if mimetype == "multipart/form-data" else "Form"
+            raise EdenError(400, {"non_field_errors": [f"{kind} parse error - {exc}"]}) from None
+        except RequestEntityTooLarge:
+            raise _too_large() from None
+        fields = {key: form.getlist(key)[0] for key in form}
         if "file" in fields:
             raise bad_request(
                 "file",
                 "The submitted data was not a file. Check the encoding type on the form.",
             )
-        return fields, request.files.get("file"), True
+        return fields, files.get("file"), True
     raise EdenError(
         400, {"non_field_errors": [f'Unsupported media type "{request.content_type}" in request.']}
     )
@@ -338,7 +382,12 @@ def _launch_batch(sub: Subfeature, name: str) -> Response:
             "requests", f"Ensure this field has no more than {MAX_BATCH_REQUESTS} elements."
         )
     for index, body in enumerate(requests_):
-        if isinstance(body, dict) and not isinstance(body.get("name", ""), str):
+        if not isinstance(body, dict):  # the contract's items are objects; DRF's DictField
+            kind = type(body).__name__
+            raise bad_request(
+                "requests", f'Item {index}: Expected a dictionary of items but got type "{kind}".'
+            )
+        if not isinstance(body.get("name", ""), str):
             raise bad_request("requests", f"Item {index}: name: Not a valid string.")
     if "send_webhook_data" in raw and parse_bool(raw["send_webhook_data"]) is None:
         raise bad_request("send_webhook_data", "Must be a valid boolean.")
@@ -351,7 +400,7 @@ def _launch_batch(sub: Subfeature, name: str) -> Response:
         "send_webhook_data": parse_bool(raw.get("send_webhook_data", True)),
     }
     try:
-        choice = lifecycle_choice(dict(request.headers))
+        choice = read_lifecycle()
     except ValueError as exc:
         raise EdenError(400, {"non_field_errors": [str(exc)]}) from None
     eden = backend()

@@ -178,8 +178,9 @@ class HfBackend:
             errors=bulk.row_errors(model, inputs),
         )
 
-    def bulk_status(self, jobid: str) -> dict[str, Any]:
-        job = self.runtime.engine.get(jobid)
+    def bulk_status(self, jobid: str, tenant: str | None = None) -> dict[str, Any]:
+        """A bulk job's status; ``tenant`` (None: anyone) must own it, else it is unknown."""
+        job = self.runtime.engine.get(jobid, tenant)
         if job is None or job.provider != bulk.BULK:
             raise HfError(404, f"Job {jobid} does not exist")
         return bulk.status_body(job, self.runtime.engine.view(job))

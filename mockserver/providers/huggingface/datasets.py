@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from ...validation import load_json
 
 __all__ = ["MAX_ROWS", "Column", "DatasetError", "open_column"]
 
@@ -49,6 +50,21 @@ class Column:
     values: tuple[Any, ...]
 
 
+def _is_dir(path: Path) -> bool:
+    """``is_dir()``, False for a name the file system refuses (too long, a NUL): not there."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _safe_parts(value: str, what: str) -> tuple[str, ...]:
     parts = PurePosixPath(value).parts
     if not value or value.startswith("/") or any(p in ("..", ".", "") for p in parts):
@@ -72,11 +88,11 @@ def open_column(
     if config is not None:
         _safe_parts(config, "dataset_config")
     _safe_parts(split, "dataset_split")
-    folder = next((r.joinpath(*parts) for r in roots if r.joinpath(*parts).is_dir()), None)
+    folder = next((r.joinpath(*parts) for r in roots if _is_dir(r.joinpath(*parts))), None)
     if folder is None:
         raise DatasetError(404, f"Dataset {name} does not exist")
     base, used_config = _config_folder(folder, name, config)
-    path = next((base / f"{split}{s}" for s in SUFFIXES if (base / f"{split}{s}").is_file()), None)
+    path = next((base / f"{split}{s}" for s in SUFFIXES if _is_file(base / f"{split}{s}")), None)
     if path is None:
         available = sorted(p.stem for p in base.iterdir() if p.suffix in SUFFIXES)
         raise DatasetError(
@@ -104,7 +120,7 @@ def open_column(
 def _config_folder(folder: Path, name: str, config: str | None) -> tuple[Path, str | None]:
     configs = sorted(p.name for p in folder.iterdir() if p.is_dir())
     if config:
-        if (folder / config).is_dir():
+        if _is_dir(folder / config):
             return folder / config, config
         if config == "default" and not configs:
             return folder, None
@@ -132,7 +148,7 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = load_json(line)
             except ValueError as exc:
                 raise DatasetError(400, f"{path.name} line {number}: invalid JSON: {exc}") from None
             if not isinstance(row, dict):
@@ -157,6 +173,6 @@ def resolve_file(value: Any, split_file: Path, media_roots: Sequence[Path]) -> P
         return None
     for base in (split_file.parent, *media_roots):
         candidate = base.joinpath(*parts)
-        if candidate.is_file():
+        if _is_file(candidate):
             return candidate
     return None

@@ -9,15 +9,16 @@ keep their slash, so each route takes the rest of the path as the id.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ...faultwire import SCENARIO_HEADER, describe_fault, header_plan
+from ...validation import load_json
 from ...websocket import HandshakeError, ServerWebSocket
-from ..common import lifecycle_choice, note_request, runtime
+from ..common import note_request, runtime
+from ..inputs import capped_body, query_problem, read_lifecycle, too_deep_message
 from .backend import HfBackend
 from .datasets import DatasetError
 from .errors import HfError, bad_request
@@ -30,6 +31,9 @@ NAME = "huggingface"
 PREFIXES = ("/models", "/hf-inference", "/bulk")
 _INVALID_TOKEN = "Authorization header is correct, but the token seems invalid"
 _MISSING_TOKEN = "Invalid credentials in Authorization header"
+ANONYMOUS = "anonymous"
+#: Task bodies (JSON, or raw audio for speech recognition) and bulk-job bodies.
+MAX_BODY = 100 << 20
 
 bp = Blueprint("huggingface", __name__)
 
@@ -37,6 +41,19 @@ bp = Blueprint("huggingface", __name__)
 def backend() -> HfBackend:
     found: HfBackend = current_app.extensions["mockserver.huggingface"]
     return found
+
+
+@bp.errorhandler(UnicodeDecodeError)
+def _bad_query(exc: UnicodeDecodeError) -> Response:
+    problem = query_problem()
+    if problem is None:
+        raise exc
+    return _headers(bad_request(problem).response())
+
+
+@bp.errorhandler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response:
+    return _headers(bad_request(too_deep_message()).response())
 
 
 @bp.errorhandler(HfError)
@@ -75,7 +92,7 @@ def _tenant(optional: bool = False) -> str:
     if not header:
         if allowed and not optional:
             raise HfError(401, _MISSING_TOKEN)
-        return "anonymous"
+        return ANONYMOUS
     if scheme.lower() != "bearer" or not token:
         raise HfError(401, _MISSING_TOKEN)
     if allowed and token not in allowed:
@@ -83,12 +100,20 @@ def _tenant(optional: bool = False) -> str:
     return token
 
 
+def _body() -> bytes:
+    """The raw body, at most ``MAX_BODY`` bytes (never read further)."""
+    data = capped_body(MAX_BODY)
+    if data is None:
+        raise HfError(413, f"Payload too large: the request body is over {MAX_BODY >> 20} MB")
+    return data
+
+
 def _json_body() -> Any:
     """The body as JSON whatever its content type: the docs' samples post ``json.dumps``
     output with no ``Content-Type`` at all."""
-    raw = request.get_data(cache=True)
+    raw = _body()
     try:
-        return json.loads(raw)
+        return load_json(raw)
     except ValueError as exc:
         raise bad_request(f"The request body is not valid JSON: {exc}") from None
 
@@ -112,10 +137,7 @@ def _task(model_id: str, *, router: bool) -> Response:
     note_request(NAME, "task", tenant)
     model = backend().model(model_id)
     shape = backend().zero_shot_shape(router, request.headers.get("User-Agent", ""))
-    if _is_json(model.task):
-        call = parse_json(model, _json_body())
-    else:
-        call = parse_audio(model, request.get_data(cache=True))
+    call = parse_json(model, _json_body()) if _is_json(model.task) else parse_audio(model, _body())
     backend().check_loaded(tenant, model, wait=bool(call.options.get("wait_for_model")))
     body = backend().run(tenant, call, shape)
     return _headers(jsonify(body))
@@ -139,7 +161,7 @@ def bulk_run(compute: str, model_id: str) -> Response:
     g.hf_compute = compute
     model = backend().model(model_id)
     try:
-        choice = lifecycle_choice(dict(request.headers))
+        choice = read_lifecycle()
     except ValueError as exc:
         raise bad_request(str(exc)) from None
     job = backend().run_bulk(tenant, model, compute, _json_body(), choice)
@@ -148,10 +170,12 @@ def bulk_run(compute: str, model_id: str) -> Response:
 
 @bp.get("/bulk/status/<jobid>")
 def bulk_status(jobid: str) -> Response:
-    """No auth needed: the docs' curl sample calls it without a header."""
+    """No auth needed: the docs' curl sample calls it without a header. With a token, another
+    token's job answers exactly as an unknown one does."""
     tenant = _tenant(optional=True)
     note_request(NAME, "bulk_status", tenant)
-    return _headers(jsonify(backend().bulk_status(jobid)))
+    owner = None if tenant == ANONYMOUS else tenant
+    return _headers(jsonify(backend().bulk_status(jobid, owner)))
 
 
 def _check_compute(compute: str) -> None:
@@ -166,13 +190,15 @@ def _check_compute(compute: str) -> None:
 def bulk_stream(compute: str, model_id: str) -> Any:
     note_request(NAME, "bulk_stream")
     try:
-        choice = lifecycle_choice(dict(request.headers))
+        choice = read_lifecycle()
     except ValueError as exc:  # refused before the upgrade, as bulk_run refuses it
         raise bad_request(str(exc)) from None
     scenario = request.headers.get(SCENARIO_HEADER) or None
     if scenario is not None:  # checked now; played once the token names the tenant
         try:
             header_plan(scenario, seed=0, now=0.0)
+        except RecursionError:
+            raise bad_request(too_deep_message()) from None
         except ValueError as exc:
             raise bad_request(f"{SCENARIO_HEADER}: {exc}") from None
     try:

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from ...engine.faults import Call, Fired
 from ...engine.lifecycle import readable_error
 from ...faultwire import header_plan
+from ...validation import load_json
 from ...websocket import ABNORMAL, ConnectionClosed, ServerWebSocket
 from ..common import LifecycleChoice, under_fault_lifecycle
 from .errors import HfError
@@ -416,7 +417,7 @@ def _item(frame: str | bytes) -> dict[str, Any]:
     if text is None:
         raise _Close(MALFORMED, "Messages must be UTF-8 JSON objects")
     try:
-        payload = json.loads(text)
+        payload = load_json(text)
     except ValueError as exc:
         raise _Close(MALFORMED, f"Message is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):

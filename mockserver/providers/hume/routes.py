@@ -9,21 +9,29 @@ nothing, or be absent, and each ``file`` part may lack a content type.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...engine.media import Limits, MediaError, human_bytes, read_stream
-from ...validation import ContractValidator, Violation
+from ...validation import ContractValidator, Violation, load_json
 from ..common import (
     contract_gate,
     enter_tenant,
-    lifecycle_choice,
+    json_response,
     note_behaviour,
     note_request,
     runtime,
+)
+from ..inputs import (
+    FormError,
+    capped_body,
+    parse_form,
+    query_problem,
+    read_lifecycle,
+    too_deep_message,
 )
 from .backend import NAME, HumeBackend, ListQuery, Upload
 from .config import MAX_FILES, MAX_URLS, MODEL_NAMES, fill_request
@@ -36,6 +44,8 @@ API_KEY_HEADER = "X-Hume-Api-Key"
 REQUEST_SCHEMA = "#/components/schemas/InferenceBaseRequest"
 UPLOAD_LIMITS = Limits()
 _JSON_PART_BYTES = 16 << 20
+#: A JSON start-job body holds URLs and texts; media belong in ``file`` parts (multipart).
+MAX_JSON_BODY = 16 << 20
 
 bp = Blueprint("hume", __name__, url_prefix=PREFIX)
 
@@ -57,13 +67,13 @@ def tenant() -> str:
 @bp.before_request
 def _authenticate() -> Response | None:
     """The gateway's check: a key in ``X-Hume-Api-Key`` (or ``?apiKey=``, as old clients sent)."""
-    note_request(NAME, request.endpoint.rpartition(".")[2] if request.endpoint else "unknown")
-    key = (
-        request.headers.get(API_KEY_HEADER)
-        or request.args.get("apiKey")
-        or request.args.get("apikey")
-        or ""
-    ).strip()
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    endpoint = req.endpoint
+    note_request(NAME, endpoint.rpartition(".")[2] if endpoint else "unknown")
+    key = req.headers.get(API_KEY_HEADER)
+    if not key and req.query_string:
+        key = req.args.get("apiKey") or req.args.get("apikey")
+    key = (key or "").strip()
     if not key:
         return fault(missing=True)
     allowed = runtime().settings.api_keys
@@ -72,6 +82,19 @@ def _authenticate() -> Response | None:
     g.hume_tenant = key
     enter_tenant(key)
     return None
+
+
+@bp.errorhandler(UnicodeDecodeError)
+def _bad_query(exc: UnicodeDecodeError) -> Response:
+    problem = query_problem()
+    if problem is None:
+        raise exc
+    return HumeError(400, problem).response()
+
+
+@bp.errorhandler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response:
+    return HumeError(400, too_deep_message()).response()
 
 
 @bp.errorhandler(HumeError)
@@ -139,7 +162,7 @@ def start_job() -> Response:
         )
     try:
         echo = _checked_request(raw, len(uploads))
-        choice = lifecycle_choice(dict(request.headers))
+        choice = read_lifecycle()
         job = backend().start(
             tenant(), echo, uploads, profile=choice.profile, overrides=choice.overrides
         )
@@ -152,16 +175,37 @@ def start_job() -> Response:
 
 
 def _json_body() -> dict[str, Any]:
-    raw = request.get_json(silent=True)
+    data = capped_body(MAX_JSON_BODY)
+    if data is None:
+        raise HumeError(
+            413,
+            f"The request body is larger than {human_bytes(MAX_JSON_BODY)}: send media as"
+            " 'file' parts (multipart/form-data) or as 'urls', not inside the JSON.",
+        )
+    if not data:
+        raise HumeError(400, "The request body is empty: send a JSON object (see §4).")
+    try:
+        raw = load_json(data)
+    except ValueError as exc:
+        raise HumeError(400, f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(raw, dict):
-        if not request.get_data():
-            raise HumeError(400, "The request body is empty: send a JSON object (see §4).")
         raise HumeError(400, "The request body must be a JSON object.")
     return raw
 
 
 def _multipart() -> tuple[dict[str, Any], list[Upload]]:
-    if "file" in request.form:
+    try:
+        form, _ = parse_form(max_field_bytes=_JSON_PART_BYTES)
+    except FormError as exc:
+        raise HumeError(400, f"The multipart body cannot be read: {exc}.") from None
+    except RequestEntityTooLarge:
+        limit = human_bytes(_JSON_PART_BYTES)
+        raise HumeError(
+            413,
+            f"A form field is larger than {limit}: send each file as a file part"
+            " (filename=\"...\"), and a 'json' part of at most that size.",
+        ) from None
+    if "file" in form:
         # A part without a filename parameter arrives as a text field, its bytes decoded:
         # refuse it rather than drop it or hand the models lossy bytes.
         raise HumeError(
@@ -205,7 +249,7 @@ def _json_part() -> dict[str, Any]:
     if not text.strip() or text.strip() == "null":
         return {}
     try:
-        value = json.loads(text)
+        value = load_json(text)
     except ValueError as exc:
         raise HumeError(400, f"The 'json' part is not valid JSON: {exc}.") from None
     if not isinstance(value, dict):
@@ -259,8 +303,8 @@ def _checked_request(raw: dict[str, Any], n_files: int) -> dict[str, Any]:
 
 @bp.get("/jobs/<job_id>")
 def get_job_details(job_id: str) -> Response:
-    job = backend().find(tenant(), job_id)
-    return jsonify(backend().details(job))
+    hume = backend()
+    return json_response(hume.details(hume.find(tenant(), job_id)))
 
 
 @bp.get("/jobs/<job_id>/predictions")

@@ -56,8 +56,13 @@ def source_name(item: dict[str, Any]) -> str:
         url = item["url"]
         if url[:5].lower() == "data:":
             return "data"
-        path = unquote(urlsplit(url).path)
-        return posixpath.basename(path.rstrip("/")) or (urlsplit(url).hostname or "url")
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:  # "https://[::1/x": the resolver says what is wrong with it
+            return "url"
+        path = unquote(parts.path)
+        return posixpath.basename(path.rstrip("/")) or (host or "url")
     if item["type"] == "file":
         return str(item.get("filename") or "upload")
     return "text"
@@ -79,6 +84,11 @@ def measure_source(
             results = [(f.path, _measure_file(job, f)) for f in files]
     except MediaError as exc:
         return SourceOutcome({"source": source, "error": exc.message})
+    except (OSError, ValueError) as exc:
+        # A source that cannot be read is that source's error: raised from a job's result, it
+        # would fail every read of the job (a 500) and the scheduler would retry it forever.
+        log.exception("hume: a source could not be read")
+        return SourceOutcome({"source": source, "error": f"Unable to read source: {exc}"})
     return _outcome(source, results)
 
 

@@ -29,7 +29,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 from ...engine import lifecycle
 from ...engine.ids import derive_uuid
@@ -63,6 +63,9 @@ MAX_LIMIT = 1000
 MAX_FILE_BYTES = 200 * 1000 * 1000
 _SHIFT = 24  # a location packs (segment number << _SHIFT) | index
 _RESULT_CACHE = 20_000
+#: Batches whose request-id index is kept, and final segment tallies kept (rebuilt on demand).
+_INDEX_CACHE = 256
+_COUNTS_CACHE = 100_000
 
 RequestStatus = Literal["pending", "succeeded", "failed", "cancelled"]
 _STATUS: dict[str, RequestStatus] = {
@@ -133,8 +136,10 @@ class XaiBackend:
         self.engine = runtime.engine
         self.catalog = ModelCatalog(runtime.settings.xai_models)
         self._locks = [threading.RLock() for _ in range(32)]
-        self._indexes: dict[str, _Index] = {}
-        self._final_counts: dict[str, Counts] = {}
+        # Derived from the store and rebuilt from it on demand, so bounded: least recently
+        # used first out (a long-running server sees batches without end).
+        self._indexes: OrderedDict[str, _Index] = OrderedDict()
+        self._final_counts: OrderedDict[str, Counts] = OrderedDict()
         self._results: OrderedDict[tuple[str, int, float], dict[str, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
         for hooks in (LazyHooks(NAME), LazyHooks(FILE), LazyHooks(SEGMENT, self.result_of)):
@@ -250,6 +255,8 @@ class XaiBackend:
                 if tally.pending == 0 and (lands is None or lands <= now):
                     with self._cache_lock:
                         self._final_counts[segment_id] = tally
+                        if len(self._final_counts) > _COUNTS_CACHE:
+                            self._final_counts.popitem(last=False)
             totals += tally
         return totals
 
@@ -369,9 +376,14 @@ class XaiBackend:
     def _index(self, batch: Job) -> _Index:
         """The batch's id index, built (or caught up) from its stored segments."""
         with self._lock(batch.id):
-            index = self._indexes.get(batch.id)
-            if index is None:
-                index = self._indexes[batch.id] = _Index()
+            with self._cache_lock:
+                index = self._indexes.get(batch.id)
+                if index is None:
+                    index = self._indexes[batch.id] = _Index()
+                    if len(self._indexes) > _INDEX_CACHE:
+                        self._indexes.popitem(last=False)
+                else:
+                    self._indexes.move_to_end(batch.id)
             segments = batch.attrs["children"]
             for number in range(len(index.segments), len(segments)):
                 segment = self.engine.get(segments[number])
@@ -546,7 +558,11 @@ class XaiBackend:
     ) -> Job:
         """Store an input file (bytes as a blob first, then its record) and return the record."""
         file_id = "file_" + self.engine.new_id(tenant, "file")
-        size = self.runtime.store.put_blob_stream(f"{file_id}/content", source)
+        capped = cast(BinaryIO, _Capped(source, MAX_FILE_BYTES))
+        try:  # stopped one chunk past the limit: a 2 GB upload is not copied in full first
+            size = self.runtime.store.put_blob_stream(f"{file_id}/content", capped)
+        except _TooLarge:
+            size = MAX_FILE_BYTES + 1
         if size > MAX_FILE_BYTES:
             self.runtime.store.delete_job(file_id)  # drops the blob with the id's prefix
             raise XaiError(413, f"File {filename} exceeds the maximum size of 200 MB")
@@ -578,6 +594,26 @@ class XaiBackend:
             return blob.read()
 
 
+class _TooLarge(Exception):
+    """An upload passed its limit while it was being stored."""
+
+
+class _Capped:
+    """A reader that raises :class:`_TooLarge` once more than ``limit`` bytes came through."""
+
+    def __init__(self, inner: BinaryIO, limit: int) -> None:
+        self._inner = inner
+        self._left = limit
+
+    def read(self, size: int = -1, /) -> bytes:
+        want = self._left + 1 if size < 0 else min(size, self._left + 1)
+        data = self._inner.read(want)
+        self._left -= len(data)
+        if self._left < 0:
+            raise _TooLarge
+        return data
+
+
 def _limit(value: int | None, maximum: int = MAX_LIMIT) -> int:
     """``limit``: 0 or absent means the default (100); more than the maximum is capped."""
     if value is None or value == 0:
@@ -599,6 +635,8 @@ def _decode(token: str, kind: str) -> str:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     found, _, value = raw.partition(":")
-    if found != kind or not value or (kind == "b" and not value.isdigit()):
-        raise XaiError(400, f"Invalid pagination token {token!r}")
+    number = value.isascii() and value.isdigit() and len(value) <= 18
+    if found != kind or not value or (kind == "b" and not number):
+        shown = token if len(token) <= 64 else f"{token[:61]}..."
+        raise XaiError(400, f"Invalid pagination token {shown!r}")
     return value

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ...validation import load_json
 from .catalog import (
     CHAT,
     IMAGE_EDIT,
@@ -273,7 +274,7 @@ def parse_jsonl(data: bytes, catalog: ModelCatalog) -> list[Item]:
 def _jsonl_line(line: str, number: int, catalog: ModelCatalog, seen: set[str]) -> Item:
     where = f"line {number}"
     try:
-        raw = json.loads(line)
+        raw = load_json(line)
     except ValueError as exc:
         raise JsonlError(f"{where}: invalid JSON: {exc}") from None
     if not isinstance(raw, dict):

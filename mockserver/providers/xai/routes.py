@@ -8,15 +8,22 @@ must not become part of the id (reference §2).
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
 from werkzeug.routing import BaseConverter
 
-from ...validation import ContractValidator, Violation
-from ..common import contract_gate, enter_tenant, lifecycle_choice, note_request, runtime
+from ...validation import ContractValidator, Violation, load_json
+from ..common import contract_gate, enter_tenant, note_request, runtime
+from ..inputs import (
+    FormError,
+    capped_body,
+    parse_form,
+    query_problem,
+    read_lifecycle,
+    too_deep_message,
+)
 from .backend import NAME, XaiBackend
 from .errors import XaiError, error_response
 from .media import MEDIA_PREFIX, VIDEO_SAMPLE, image_png
@@ -25,6 +32,7 @@ from .render import batch_json, metadata_json, result_json
 __all__ = ["PREFIX", "IdConverter", "bp", "media_bp", "render_http_error"]
 
 PREFIX = "/v1"
+MAX_BODY_BYTES = 25 * 1000 * 1000
 _NO_KEY = (
     "No API key provided. Specify your API key in an Authorization header using Bearer auth "
     "(Authorization: Bearer <your-key>). You can obtain an API key from https://console.x.ai."
@@ -59,7 +67,9 @@ def style() -> str:
 
 def masked(key: str) -> str:
     """A key as xAI's error message shows it: its ends, never the whole key."""
-    return key[:4] + "*" * max(len(key) - 8, 3) + key[-4:] if len(key) > 8 else "***"
+    if len(key) <= 8:
+        return "***"
+    return key[:4] + "*" * min(max(len(key) - 8, 3), 32) + key[-4:]
 
 
 @bp.before_request
@@ -95,6 +105,19 @@ def _with_headers(response: Response) -> Response:
     response.headers["x-zero-data-retention"] = "false"
     response.headers["x-data-retention"] = "general"
     return response
+
+
+@bp.errorhandler(UnicodeDecodeError)
+def _bad_query(exc: UnicodeDecodeError) -> Response:
+    problem = query_problem()
+    if problem is None:
+        raise exc
+    return error_response(400, problem)
+
+
+@bp.errorhandler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response:
+    return error_response(400, too_deep_message())
 
 
 @bp.errorhandler(XaiError)
@@ -147,9 +170,11 @@ def _json_body() -> Any:
         raise XaiError(
             400, f"Content-Type must be application/json, got {request.mimetype or 'none'!r}"
         )
-    raw = request.get_data(cache=True)
+    raw = capped_body(MAX_BODY_BYTES)
+    if raw is None:  # 25 MB per request payload (reference §9)
+        raise XaiError(413, "Request payload exceeds the maximum size of 25 MB")
     try:
-        body = json.loads(raw or b"null")
+        body = load_json(raw or b"null")
     except ValueError as exc:
         raise XaiError(400, f"Failed to parse the request body as JSON: {exc}") from None
     _check(body)
@@ -166,7 +191,7 @@ def _limit() -> int | None:
 
 def _choice() -> Any:
     try:
-        return lifecycle_choice(dict(request.headers))
+        return read_lifecycle()
     except ValueError as exc:
         raise XaiError(400, str(exc)) from None
 
@@ -242,10 +267,14 @@ def list_batch_results(batch_id: str) -> Response:
 def upload_file() -> Response:
     """Multipart ``file`` (plus optional ``purpose`` and ``expires_after`` seconds)."""
     _check()
-    upload = request.files.get("file")
+    try:
+        form, files = parse_form()
+    except FormError as exc:
+        raise XaiError(400, f"Failed to parse the multipart form: {exc}") from None
+    upload = files.get("file")
     if upload is None:
         raise XaiError(400, "Missing multipart field 'file'")
-    expires_after = request.form.get("expires_after")
+    expires_after = form.get("expires_after")
     seconds = None
     if expires_after:
         try:
@@ -260,7 +289,7 @@ def upload_file() -> Response:
         tenant(),
         upload.filename or "upload.jsonl",
         upload.stream,  # type: ignore[arg-type]
-        request.form.get("purpose") or "batch",
+        form.get("purpose") or "batch",
         seconds,
     )
     return jsonify(file_json(job))

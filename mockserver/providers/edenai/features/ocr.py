@@ -41,6 +41,7 @@ from ....inference.ocr_types import Box, Line
 from ....inference.ocr_video import VideoTextResult, read_video_text
 from ....inference.service import InferenceService
 from ....inference.vision_decode import MediaDecodeError
+from ....validation import load_json
 from .base import Builder, Call, FeatureError, Input, Output, analysed
 
 __all__ = ["BUILDERS", "PAGE_PRICES", "VIDEO_PRICES", "parse_queries"]
@@ -494,7 +495,7 @@ def parse_queries(value: Any) -> list[dict[str, str]]:
     if isinstance(value, (str, bytes)):
         text = value.decode() if isinstance(value, bytes) else value
         try:
-            value = json.loads(text)
+            value = load_json(text)
         except ValueError:
             try:
                 value = ast.literal_eval(text.strip())
