@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Request, Response, abort, current_app, g, request
+from flask.sessions import NullSession, SessionInterface
 from werkzeug.exceptions import HTTPException
 
 from . import faultwire
@@ -100,9 +101,28 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
+class _NoSessions(SessionInterface):
+    """The emulator keeps no cookie sessions: one shared null session, not a new one (and a
+    signing-key lookup) per request."""
+
+    _null = NullSession()
+
+    def open_session(self, app: Flask, request: Request) -> NullSession:
+        return self._null
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        return None
+
+    def is_null_session(self, obj: object) -> bool:
+        return True
+
+
 class _App(Flask):
     """Flask, with each hook's sync-or-async check made once per function, not per request
-    (``ensure_sync`` runs for every hook and view of every request; ours are all sync)."""
+    (``ensure_sync`` runs for every hook and view of every request; ours are all sync), and
+    no cookie sessions."""
+
+    session_interface = _NoSessions()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

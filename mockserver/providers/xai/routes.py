@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, send_fi
 from werkzeug.routing import BaseConverter
 
 from ...validation import ContractValidator, Violation, load_json
-from ..common import contract_gate, enter_tenant, note_request, runtime
+from ..common import contract_gate, enter_tenant, json_response, note_request, runtime
 from ..inputs import (
     FormError,
     capped_body,
@@ -75,9 +75,11 @@ def masked(key: str) -> str:
 @bp.before_request
 def _authenticate() -> Response | None:
     """``Authorization: Bearer <key>``; a missing or wrong key is a 400, as live (§9)."""
-    note_request(NAME, request.endpoint.rpartition(".")[2] if request.endpoint else "unknown")
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    endpoint = req.endpoint
+    note_request(NAME, endpoint.rpartition(".")[2] if endpoint else "unknown")
     g.xai_request_id = str(uuid.uuid4())
-    header = request.headers.get("Authorization", "")
+    header = req.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
@@ -218,8 +220,8 @@ def list_batches() -> Response:
 
 @bp.get("/batches/<xai_id:batch_id>")
 def get_batch(batch_id: str) -> Response:
-    batch = backend().get(tenant(), batch_id)
-    return jsonify(batch_json(backend().info(batch), style()))
+    xai = backend()
+    return json_response(batch_json(xai.info(xai.get(tenant(), batch_id)), style()))
 
 
 @bp.post("/batches/<batch_id>:cancel")
