@@ -8,7 +8,7 @@ finished GET with every provider of the subfeature (one analysis of the file, sh
 providers; the cache of analyses is emptied before each measured build).
 
     python benchmarks/bench_eden.py            # 200 jobs
-    python benchmarks/bench_eden.py --quick    # 20 jobs (the test suite's smoke run)
+    python benchmarks/bench_eden.py --quick    # 8 jobs (the test suite's smoke run)
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def rate(n: int, seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20 jobs instead of 200")
+    parser.add_argument("--quick", action="store_true", help="8 jobs instead of 200")
     args = parser.parse_args()
-    n = 20 if args.quick else 200
+    n = 8 if args.quick else 200
     app = create_app(Settings().replace(log_level="warning"))
     runtime = app.extensions["mockserver"]
     try:

@@ -1,9 +1,9 @@
 """Hugging Face bulk stream: results/s and latency of zero-shot items over real websockets.
 
-Against the real server (``mockserver serve``: gunicorn, one gthread worker, the model loaded in
-the background, profile ``instant``) on 127.0.0.1, with the ``websockets`` asyncio client the
-docs' sample uses. Each stream sends ``Bearer <token>``, then its items as fast as the socket
-takes them (as the docs' sample does) while it reads results; items are the docs' zero-shot
+Against the real server (``mockserver serve``: one process, a thread per connection, the model
+loaded in the background, profile ``instant``) on 127.0.0.1, with the ``websockets`` asyncio
+client the docs' sample uses. Each stream sends ``Bearer <token>``, then its items as fast as the
+socket takes them (as the docs' sample does) while it reads results; items are the docs' zero-shot
 sentence for ``facebook/bart-large-mnli`` with three candidate labels, varied per item so no
 cache flatters the figures. Several streams use several tokens: one token and model share one
 mailbox, so streams on one token would split one queue. Prints per configuration
@@ -289,7 +289,7 @@ def main() -> None:
         url = f"ws://127.0.0.1:{server.port}/bulk/stream/cpu/{MODEL}"
         say(
             f"Hugging Face bulk stream, {MODEL} zero-shot ({len(LABELS)} labels), "
-            f"{items:,} items per stream, gunicorn on 127.0.0.1 (ready "
+            f"{items:,} items per stream, mockserver serve on 127.0.0.1 (ready "
             f"{server.ready_after:.1f} s, model {load_s:.1f} s more)"
         )
         http_zero_shot(server.port, 10, 10**6)  # warm: model, tokenizer, label prototypes

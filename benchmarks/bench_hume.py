@@ -6,7 +6,7 @@ contract validation cost of a start-job body, and the wall time of a mixed job (
 audio, two-voice audio, a two-face image and a text, all six models) from start to predictions.
 
     python benchmarks/bench_hume.py            # 300 jobs
-    python benchmarks/bench_hume.py --quick    # 30 jobs (the test suite's smoke run)
+    python benchmarks/bench_hume.py --quick    # 12 jobs (the test suite's smoke run)
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ BODY = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 jobs instead of 300")
+    parser.add_argument("--quick", action="store_true", help="12 jobs instead of 300")
     args = parser.parse_args()
-    n = 30 if args.quick else 300
+    n = 12 if args.quick else 300
     validator = ContractValidator.for_contract("hume")
     ref = "#/components/schemas/InferenceBaseRequest"
     started = time.perf_counter()

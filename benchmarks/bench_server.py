@@ -63,7 +63,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (gunicorn master + worker), in MB."""
+    """Resident memory of a process and its children, in MB."""
     total = 0
     pids = [pid]
     children = Path(f"/proc/{pid}/task/{pid}/children")

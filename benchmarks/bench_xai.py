@@ -12,7 +12,7 @@ parsing, contract validation, admission, storage and rendering. Prints
 * the request-metadata page.
 
     python benchmarks/bench_xai.py            # 100,000 requests (and a 10,000 one to compare)
-    python benchmarks/bench_xai.py --quick    # 10,000 and 2,000 (the test suite's smoke run)
+    python benchmarks/bench_xai.py --quick    # 3,000 and 2,000 (the test suite's smoke run)
 """
 
 from __future__ import annotations
@@ -110,9 +110,9 @@ def page_at(client: FlaskClient, batch_id: str, after: int, what: str = "results
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10,000 requests instead of 100,000")
+    parser.add_argument("--quick", action="store_true", help="3,000 requests instead of 100,000")
     args = parser.parse_args()
-    big = 10_000 if args.quick else 100_000
+    big = 3_000 if args.quick else 100_000
     small = max(big // 10, 2 * PAGE)
     per_call = 1000
 

@@ -90,7 +90,7 @@ def test_a_clean_contract_exits_0_with_a_full_report(
         assert set(pair) == {"operation", "status"}
         method, _, path = pair["operation"].partition(" ")
         assert method in {"GET", "POST"} and path.startswith("/")
-        assert pair["status"] in {"400", "403", "404", "412"}  # the 200s were all reached
+        assert pair["status"] in {"400", "403", "404", "412", "413"}  # the 200s were all reached
     # The tenant's journal shows the run: every request carried the key.
     status, journal = server.request("GET", f"/_mock/journal?tenant={check.DEFAULT_KEY}&limit=5")
     assert status == 200 and journal["entries"], journal

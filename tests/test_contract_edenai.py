@@ -28,11 +28,11 @@ JSON = "application/json"
 PUBLIC_ID = "9421ae03-6180-4aef-82ce-19b2c33e9397"
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
-LAUNCH = {"200", "400", "403"}
+LAUNCH = {"200", "400", "403", "413"}
 LIST = {"200", "403"}
 DELETE = {"204", "403"}
 GET = {"200", "400", "403", "404"}
-BATCH = {"POST": {"200", "400", "403", "404"}, "GET": GET, "DELETE": {"204", "403", "404"}}
+BATCH = {"POST": {"200", "400", "403", "404", "413"}, "GET": GET, "DELETE": {"204", "403", "404"}}
 
 
 @pytest.fixture(scope="module")

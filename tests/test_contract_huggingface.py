@@ -58,8 +58,9 @@ BULK_STATUS = "/bulk/status/bulk-68079542"
 STREAM_PATH = "/bulk/stream/cpu/facebook/bart-large-mnli"
 
 # (METHOD, path template) -> (operationId, every status the operation declares)
-TASK_STATUSES = {"200", "400", "401", "404", "503"}
+TASK_STATUSES = {"200", "400", "401", "404", "413", "503"}
 BULK_STATUSES = {"200", "400", "401", "404"}
+BULK_RUN_STATUSES = {*BULK_STATUSES, "413"}
 UPGRADE_STATUSES = {"101", "400", "426", "501"}
 NS = "{namespace}/{model_name}"
 OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
@@ -67,8 +68,8 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/models/{model_id}"): ("runTaskCanonical", TASK_STATUSES),
     ("POST", f"/hf-inference/models/{NS}"): ("runRouterTask", TASK_STATUSES),
     ("POST", "/hf-inference/models/{model_id}"): ("runRouterTaskCanonical", TASK_STATUSES),
-    ("POST", f"/bulk/run/{{compute}}/{NS}"): ("runBulkJob", BULK_STATUSES),
-    ("POST", "/bulk/run/{compute}/{model_id}"): ("runBulkJobCanonical", BULK_STATUSES),
+    ("POST", f"/bulk/run/{{compute}}/{NS}"): ("runBulkJob", BULK_RUN_STATUSES),
+    ("POST", "/bulk/run/{compute}/{model_id}"): ("runBulkJobCanonical", BULK_RUN_STATUSES),
     ("GET", "/bulk/status/{jobid}"): ("getBulkStatus", BULK_STATUSES),
     ("GET", f"/bulk/stream/{{compute}}/{NS}"): ("openBulkStream", UPGRADE_STATUSES),
     ("GET", "/bulk/stream/{compute}/{model_id}"): ("openBulkStreamCanonical", UPGRADE_STATUSES),

@@ -78,7 +78,7 @@ def server() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def load_report(server: Any) -> Any:
-    options = rel.Options(clients=8, duration=5, seed=101, drain_timeout=20, webhook_timeout=20)
+    options = rel.Options(clients=8, duration=3, seed=101, drain_timeout=20, webhook_timeout=20)
     return rel.run_load(options, server)
 
 

@@ -588,7 +588,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
             proc.wait(5)
 
 
-def _server_events(port: int, view: str, timeout: float = 10.0) -> dict[str, Any]:
+def _production_events(port: int, view: str, timeout: float = 10.0) -> dict[str, Any]:
     import json
 
     deadline = time.monotonic() + timeout
@@ -613,7 +613,7 @@ def test_production_echo_close_codes_and_a_silent_end(production: tuple[int, Pat
         assert ws.recv(timeout=5) == "ab"
         assert ws.ping().wait(5)
         ws.close(4001, "bye")
-    assert _server_events(port, "echo")["code"] == 4001
+    assert _production_events(port, "echo")["code"] == 4001
     with _connect(port, "/echo") as ws:
         ws.send("close:4002:server done")
         with pytest.raises(ClientClosed) as info:
@@ -633,6 +633,6 @@ def test_production_send_times_out_for_a_client_that_does_not_read(
 ) -> None:
     port, log = production
     with raw_upgrade(port, "/flood?n=256"):
-        record = _server_events(port, "flood", timeout=15)
+        record = _production_events(port, "flood", timeout=15)
     assert record["error"] == "SendTimeout" and record["sent"] < 64
     assert "Traceback" not in log.read_text()
