@@ -178,6 +178,7 @@ def test_results_are_computed_on_read_when_the_scheduler_has_not_run() -> None:
 
 
 def test_background_threads_deliver_on_real_time() -> None:
+    before = set(threading.enumerate())  # other tests' servers may still be winding down
     base, client = None, RecordingClient()
     runtime = Runtime.build(Settings().replace(profile="fast"), http_client=client)
     from mockserver.control.synthetic import SyntheticProvider
@@ -194,7 +195,8 @@ def test_background_threads_deliver_on_real_time() -> None:
         assert len(client.calls) == 1
     finally:
         runtime.close()
-    assert base is None and not any(t.name.startswith("mockserver-") for t in threading.enumerate())
+    left = [t.name for t in set(threading.enumerate()) - before if t.name.startswith("mockserver-")]
+    assert base is None and not left, left
 
 
 def test_reset_restores_the_configured_profile_and_seed() -> None:

@@ -72,7 +72,7 @@ def test_readme_first_screen_has_exactly_serve_and_test_commands() -> None:
     commands = readme_commands()
     assert len(commands) == 2
     assert commands[0].endswith("mockserver serve")
-    assert commands[1] == "python -m pytest"
+    assert commands[1] == "python -m pytest -n 2"
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:

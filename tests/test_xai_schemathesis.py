@@ -406,7 +406,7 @@ def test_stateful_links(xai_app: Flask) -> None:
             if str(case.path_parameters.get("batch_id", "")).startswith("batch_"):
                 reached.setdefault(operation_id, set()).add(response.status_code)
 
-    XaiMachine.run(settings=settings(SETTINGS, max_examples=15, stateful_step_count=6))
+    XaiMachine.run(settings=settings(SETTINGS, max_examples=30, stateful_step_count=6))
     ok = {op for op, statuses in reached.items() if 200 in statuses}
     assert ok == set(REQUIRED_LINKS), f"links not followed to a 200: {reached}"
 

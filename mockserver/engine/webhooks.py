@@ -647,6 +647,7 @@ class _Workers:
         self._lock = threading.Lock()
         self._threads = 0
         self._idle = 0  # threads waiting for a task
+        self._started: list[threading.Thread] = []
 
     def submit(self, task: Callable[[], None]) -> None:
         with self._lock:  # put under the lock: a thread timing out sees the task and stays
@@ -655,9 +656,12 @@ class _Workers:
             if start:
                 self._threads += 1
         if start:
-            threading.Thread(
+            thread = threading.Thread(
                 target=self._run, name="mockserver-webhooks-worker", daemon=True
-            ).start()
+            )
+            with self._lock:
+                self._started = [t for t in self._started if t.is_alive()] + [thread]
+            thread.start()
 
     def _run(self) -> None:
         while True:
@@ -682,7 +686,13 @@ class _Workers:
             except Exception:  # a failed batch must not take the worker down
                 log.exception("webhook delivery batch failed")
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop every worker once its current task is done; wait (up to ``timeout``) for them,
+        so a closed outbox leaves no thread behind."""
         with self._lock:
             for _ in range(self._threads):
                 self._tasks.put(None)
+            started = list(self._started)
+        deadline = time.monotonic() + timeout
+        for thread in started:
+            thread.join(max(0.0, deadline - time.monotonic()))
