@@ -844,13 +844,25 @@ class Client(threading.Thread):
             job_id = reply.json()["job_id"]
             self.jobs["hume"].append(self.run_.track(Tracked("hume", job_id, self.n, time.time())))
 
-    def hume_poll(self) -> None:
-        job = self.pick("hume")
+    def poll_or_create(
+        self,
+        kind: str,
+        create: Callable[[], None],
+        read: Callable[[Tracked], None],
+        results: Callable[[Tracked], None],
+    ) -> None:
+        """Read one of this client's jobs of ``kind`` (or create one), then its results once
+        it is terminal: the polling loop a real client runs."""
+        job = self.pick(kind)
         if job is None:
-            return self.hume_create()
-        self.hume_read(job)
+            return create()
+        read(job)
         if job.terminal and not job.results_read:
-            self.hume_results(job)
+            results(job)
+        return None
+
+    def hume_poll(self) -> None:
+        self.poll_or_create("hume", self.hume_create, self.hume_read, self.hume_results)
 
     def hume_read(self, job: Tracked) -> None:
         path = f"/v0/batch/jobs/{job.id}"
@@ -911,12 +923,7 @@ class Client(threading.Thread):
         job.terminal = False
 
     def xai_poll(self) -> None:
-        job = self.pick("xai")
-        if job is None:
-            return self.xai_create()
-        self.xai_read(job)
-        if job.terminal and not job.results_read:
-            self.xai_results(job)
+        self.poll_or_create("xai", self.xai_create, self.xai_read, self.xai_results)
 
     def xai_read(self, job: Tracked) -> None:
         path = f"/v1/batches/{job.id}"
@@ -1104,12 +1111,7 @@ class Client(threading.Thread):
             self.jobs["bulk"].append(self.run_.track(job))
 
     def bulk_poll(self) -> None:
-        job = self.pick("bulk")
-        if job is None:
-            return self.bulk_run()
-        self.bulk_read(job)
-        if job.terminal and not job.results_read:
-            self.bulk_results(job)
+        self.poll_or_create("bulk", self.bulk_run, self.bulk_read, self.bulk_results)
 
     def bulk_read(self, job: Tracked) -> None:
         reply = self.call("bulk status", "GET", f"/bulk/status/{job.id}", expect=(200, 404))
@@ -1178,12 +1180,7 @@ class Client(threading.Thread):
             self.jobs["mock"].append(self.run_.track(job))
 
     def mock_poll(self) -> None:
-        job = self.pick("mock")
-        if job is None:
-            return self.mock_create()
-        self.mock_read(job)
-        if job.terminal and not job.results_read:
-            self.mock_results(job)
+        self.poll_or_create("mock", self.mock_create, self.mock_read, self.mock_results)
 
     def mock_read(self, job: Tracked) -> None:
         reply = self.call("mock get", "GET", f"/_mock/jobs/{job.id}", expect=(200, 404))
