@@ -765,6 +765,31 @@ class Client(threading.Thread):
         if not job.deleted and job.lost is None:
             job.lost = f"{where}: 404 for an acknowledged job"
 
+    def created(self, vendor: str, job_id: str) -> Tracked:
+        """A job the server acknowledged: tracked for the run's checks and this client's polls."""
+        job = self.run_.track(Tracked(vendor, job_id, self.n, time.time()))
+        self.jobs[vendor].append(job)
+        return job
+
+    def on_job(
+        self,
+        op: str,
+        method: str,
+        path: str,
+        job: Tracked,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any | None:
+        """A call on an acknowledged job: its JSON, or None when the call failed or answered
+        404 (the job is gone: lost, unless this client deleted it)."""
+        reply = self.call(op, method, path, body, headers, expect=(200, 404))
+        if reply is None:
+            return None
+        if reply.status == 404:
+            self.gone(job, op)
+            return None
+        return reply.json()
+
     def hdr(self, vendor: str, job: Tracked | None = None) -> dict[str, str]:
         if job is not None and job.key is not None:
             return {"Authorization": f"Bearer {job.key}"}
@@ -841,8 +866,7 @@ class Client(threading.Thread):
         }
         reply = self.call("hume create", "POST", "/v0/batch/jobs", body, self.hdr("hume"))
         if reply is not None:
-            job_id = reply.json()["job_id"]
-            self.jobs["hume"].append(self.run_.track(Tracked("hume", job_id, self.n, time.time())))
+            self.created("hume", reply.json()["job_id"])
 
     def poll_or_create(
         self,
@@ -865,13 +889,11 @@ class Client(threading.Thread):
         self.poll_or_create("hume", self.hume_create, self.hume_read, self.hume_results)
 
     def hume_read(self, job: Tracked) -> None:
-        path = f"/v0/batch/jobs/{job.id}"
-        reply = self.call("hume get", "GET", path, headers=self.hdr("hume"), expect=(200, 404))
-        if reply is None:
+        found = self.on_job("hume get", "GET", f"/v0/batch/jobs/{job.id}", job,
+                            headers=self.hdr("hume"))  # fmt: skip
+        if found is None:
             return
-        if reply.status == 404:
-            return self.gone(job, "hume get")
-        state = reply.json()["state"]
+        state = found["state"]
         self.observe(job, {"status": state["status"],
                            **{k: state.get(k) for k in ("created_timestamp_ms",
                               "started_timestamp_ms", "ended_timestamp_ms")}})  # fmt: skip
@@ -901,9 +923,7 @@ class Client(threading.Thread):
                           self.hdr("xai"))  # fmt: skip
         if reply is None:
             return
-        job = self.run_.track(Tracked("xai", reply.json()["batch_id"], self.n, time.time()))
-        self.jobs["xai"].append(job)
-        self.xai_add(job)
+        self.xai_add(self.created("xai", reply.json()["batch_id"]))
 
     def xai_add(self, job: Tracked | None = None) -> None:
         if job is None:
@@ -914,11 +934,8 @@ class Client(threading.Thread):
         count = self.rng.randint(1, 4)
         path = f"/v1/batches/{job.id}/requests"
         body = {"batch_requests": self.xai_items(count)}
-        reply = self.call("xai add", "POST", path, body, self.hdr("xai", job), expect=(200, 404))
-        if reply is None:
+        if self.on_job("xai add", "POST", path, job, body, self.hdr("xai", job)) is None:
             return
-        if reply.status == 404:
-            return self.gone(job, "xai add")
         job.requests += count
         job.terminal = False
 
@@ -927,12 +944,9 @@ class Client(threading.Thread):
 
     def xai_read(self, job: Tracked) -> None:
         path = f"/v1/batches/{job.id}"
-        reply = self.call("xai get", "GET", path, headers=self.hdr("xai", job), expect=(200, 404))
-        if reply is None:
+        batch = self.on_job("xai get", "GET", path, job, headers=self.hdr("xai", job))
+        if batch is None:
             return
-        if reply.status == 404:
-            return self.gone(job, "xai get")
-        batch = reply.json()
         state = {**batch["state"], "cancel_time": batch.get("cancel_time")}
         if state["num_requests"] < job.requests and job.lost is None:
             job.lost = f"{job.requests} requests acknowledged, {state['num_requests']} stored"
@@ -953,15 +967,10 @@ class Client(threading.Thread):
         if job is None:
             return None
         path = f"/v1/batches/{job.id}:cancel"
-        reply = self.call(
-            "xai cancel", "POST", path, headers=self.hdr("xai", job), expect=(200, 404)
-        )
-        if reply is None:
+        batch = self.on_job("xai cancel", "POST", path, job, headers=self.hdr("xai", job))
+        if batch is None:
             return None
-        if reply.status == 404:
-            return self.gone(job, "xai cancel")
         job.cancelled = True
-        batch = reply.json()
         self.observe(job, {**batch["state"], "cancel_time": batch.get("cancel_time")})
 
     # --- Eden AI --------------------------------------------------------------------------
@@ -971,8 +980,7 @@ class Client(threading.Thread):
                 "webhook_receiver": self.run_.receiver.url("eden", self.n)}  # fmt: skip
         reply = self.call("eden launch", "POST", f"{EDEN_PATH}/", body, self.hdr("eden"))
         if reply is not None:
-            job = Tracked("eden", reply.json()["public_id"], self.n, time.time())
-            self.jobs["eden"].append(self.run_.track(job))
+            self.created("eden", reply.json()["public_id"])
 
     def eden_poll(self) -> None:
         job = self.pick("eden")
@@ -982,12 +990,9 @@ class Client(threading.Thread):
 
     def eden_read(self, job: Tracked) -> None:
         path = f"{EDEN_PATH}/{job.id}/"
-        reply = self.call("eden get", "GET", path, headers=self.hdr("eden"), expect=(200, 404))
-        if reply is None:
+        body = self.on_job("eden get", "GET", path, job, headers=self.hdr("eden"))
+        if body is None:
             return
-        if reply.status == 404:
-            return self.gone(job, "eden get")
-        body = reply.json()
         self.observe(job, {"status": body["status"]})
         if job.terminal:
             job.results_read = body["status"] == "failed" or "amazon" in body["results"]
@@ -1067,9 +1072,8 @@ class Client(threading.Thread):
         reply = self.call("xai create", "POST", "/v1/batches", {"name": "race"}, headers)
         if reply is None:
             return
-        job = self.run_.track(Tracked("xai", reply.json()["batch_id"], self.n, time.time()))
+        job = self.created("xai", reply.json()["batch_id"])
         job.key = self.keys["xai-race"]
-        self.jobs["xai"].append(job)
         self.xai_add(job)
         count = self.rng.randint(1, 3)
         added: list[int] = []
@@ -1107,19 +1111,16 @@ class Client(threading.Thread):
         path = f"/bulk/run/cpu/{HF_MODEL}"
         reply = self.call("bulk run", "POST", path, body, self.hdr("hf"))
         if reply is not None:
-            job = Tracked("bulk", reply.json()["jobid"], self.n, time.time())
-            self.jobs["bulk"].append(self.run_.track(job))
+            self.created("bulk", reply.json()["jobid"])
 
     def bulk_poll(self) -> None:
         self.poll_or_create("bulk", self.bulk_run, self.bulk_read, self.bulk_results)
 
     def bulk_read(self, job: Tracked) -> None:
-        reply = self.call("bulk status", "GET", f"/bulk/status/{job.id}", expect=(200, 404))
-        if reply is None:
+        found = self.on_job("bulk status", "GET", f"/bulk/status/{job.id}", job)
+        if found is None:
             return
-        if reply.status == 404:
-            return self.gone(job, "bulk status")
-        status = reply.json()["status"]
+        status = found["status"]
         name = next(k for k in ("succeeded", "failed", "active") if k in status)
         self.observe(job, {"status": name, "start_time": status.get("start_time"),
                            "completion_time": status.get("completion_time")})  # fmt: skip
@@ -1176,19 +1177,15 @@ class Client(threading.Thread):
                 "callback_url": self.run_.receiver.url("mock", self.n)}  # fmt: skip
         reply = self.call("mock create", "POST", "/_mock/jobs", body, expect=(201,))
         if reply is not None:
-            job = Tracked("mock", reply.json()["id"], self.n, time.time())
-            self.jobs["mock"].append(self.run_.track(job))
+            self.created("mock", reply.json()["id"])
 
     def mock_poll(self) -> None:
         self.poll_or_create("mock", self.mock_create, self.mock_read, self.mock_results)
 
     def mock_read(self, job: Tracked) -> None:
-        reply = self.call("mock get", "GET", f"/_mock/jobs/{job.id}", expect=(200, 404))
-        if reply is None:
+        body = self.on_job("mock get", "GET", f"/_mock/jobs/{job.id}", job)
+        if body is None:
             return
-        if reply.status == 404:
-            return self.gone(job, "mock get")
-        body = reply.json()
         self.observe(job, {"status": body["status"], "started_at": body.get("started_at"),
                            "ended_at": body.get("ended_at")})  # fmt: skip
 
