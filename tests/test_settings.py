@@ -139,3 +139,14 @@ def test_version_and_module_entry_point() -> None:
         [sys.executable, "-m", "mockserver", "--version"], capture_output=True, text=True
     )
     assert out.returncode == 0 and __version__ in out.stdout
+
+
+def test_webhook_concurrency_and_log_size_reach_the_outbox_and_the_store() -> None:
+    from mockserver.runtime import Runtime
+
+    runtime = Runtime.build(load_settings({"webhook_concurrency": "3", "webhook_log_size": "7"}))
+    try:
+        assert runtime.outbox._workers.size == 3
+        assert runtime.store.delivery_history == 7  # type: ignore[attr-defined]
+    finally:
+        runtime.close()
