@@ -82,6 +82,20 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert 'pip install -q "torch==2.13.0"' in "\n".join(script)
 
 
+def test_the_readme_test_command_starts_under_the_plugins_a_machine_brings() -> None:
+    """A run of `-n 2` must get past start-up whatever pytest plugins the machine has installed.
+
+    CI's Python carries pytest-benchmark, which warns at start-up that xdist disables it; under
+    our `filterwarnings = error` that warning aborted the whole run before one test ran. With
+    pytest-benchmark present, this test runs it; without, it still proves `-n 2` starts.
+    """
+    test = "tests/test_packaging.py::test_pyproject_declares_torch_as_a_range_never_bare"
+    command = [sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider", test]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "1 passed" in result.stdout
+
+
 def test_pyproject_declares_torch_as_a_range_never_bare() -> None:
     text = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'"torch>=\d', text) and '"torch"' not in text
