@@ -448,6 +448,67 @@ def test_memory_store_hands_back_the_same_objects() -> None:
     assert store.get_delivery("d1") is delivery
 
 
+def hume_like_result(seed: int) -> dict[str, Any]:
+    """The shape that made results costly: hundreds of small name/score dicts."""
+    names = [f"Emotion {i}" for i in range(53)]
+    words = [
+        {"text": f"w{w}", "emotions": [{"name": n, "score": (seed + w + i) / 1000}]}
+        for w in range(7)
+        for i, n in enumerate(names)
+    ]
+    return {"wire": {"predictions": words}, "counts": [7, 0]}
+
+
+def test_memory_store_keeps_results_compact_and_hands_back_equal_values() -> None:
+    store = MemoryStore()
+    for j in range(40):
+        assert store.put_result(f"j{j}", 0, hume_like_result(j))
+    kept = sum(len(data) for results in store._results.values() for data in results.values())
+    assert kept / 40 < 40_000  # pickled; as Python objects each is ~5x this
+    assert all(isinstance(d, bytes) for r in store._results.values() for d in r.values())
+    for j in (0, 39, 7):
+        assert store.get_result(f"j{j}", 0) == hume_like_result(j)
+        assert store.get_results(f"j{j}") == {0: hume_like_result(j)}
+
+
+def test_memory_store_decoded_results_are_bounded_and_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mockserver.engine.store import memory
+
+    monkeypatch.setattr(
+        memory, "DECODED_RESULTS_BYTES", 3 * len(memory._encode(hume_like_result(0)))
+    )
+    store = MemoryStore()
+    for j in range(6):
+        store.put_result(f"j{j}", 0, hume_like_result(j))
+    assert len(store._decoded) == 3  # the three most recent stay decoded
+    assert store._decoded_bytes <= memory.DECODED_RESULTS_BYTES
+    first = store.get_result("j0", 0)  # decoded again, and now the most recent
+    assert first == hume_like_result(0)
+    assert store.get_result("j0", 0) is first
+    assert ("j0", 0) in store._decoded and ("j3", 0) not in store._decoded
+    store.delete_job("j0")
+    assert ("j0", 0) not in store._decoded and store.get_result("j0", 0) is None
+    assert store._decoded_bytes == sum(size for _, size in store._decoded.values())
+    store.reset()
+    assert not store._decoded and store._decoded_bytes == 0
+    assert store.get_results("j5") == {}
+
+
+def test_memory_store_result_larger_than_the_cache_is_decoded_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mockserver.engine.store import memory
+
+    monkeypatch.setattr(memory, "DECODED_RESULTS_BYTES", 100)
+    store = MemoryStore()
+    store.put_result("j", 0, hume_like_result(1))
+    assert not store._decoded
+    assert store.get_result("j", 0) == hume_like_result(1)
+    assert not store._decoded and store._decoded_bytes == 0
+
+
 def test_sqlite_survives_reopen(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "dir" / "store.db"
     first = SqliteStore(path)

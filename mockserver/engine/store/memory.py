@@ -7,14 +7,21 @@ gives). Secondary indexes (per-tenant seq order, unsettled jobs, pending deliver
 prefixes) keep a request's cost independent of how much other tenants have stored. The
 delivery log's history is bounded (:data:`DELIVERY_HISTORY` finished deliveries); jobs and their
 results are the emulator's state and are kept until deleted or reset.
+
+Results are the exception to "the very objects": they are kept pickled, with the most recently
+used ones also kept decoded (:data:`DECODED_RESULTS_BYTES`). A Hume text job's predictions are
+~370 ``{"name", "score"}`` dicts: ~90 KB as Python objects, ~8 KB pickled, so a long-running
+server held ~1 GB per 10,000 such jobs. A result handed back is still one shared object while it
+is cached: callers must not change it (they never did; the SQLite store hands back copies).
 """
 
 from __future__ import annotations
 
 import bisect
 import io
+import pickle
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
@@ -53,6 +60,17 @@ def _delivery_order(delivery: Delivery) -> tuple[float, str]:
 #: a forgotten delivery from being made again.
 DELIVERY_HISTORY = 10_000
 
+#: Pickled size of the decoded results kept beside their pickles, most recently used first: a
+#: client polling its jobs, or a status read that counts a job's predictions, decodes nothing.
+#: Decoded objects run ~10x their pickles, so this bounds that cache at roughly 40 MB.
+DECODED_RESULTS_BYTES = 4 << 20
+
+_ResultKey = tuple[str, int]  # (job id, item index)
+
+
+def _encode(result: Any) -> bytes:
+    return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
 
 class MemoryStore:
     """A :class:`~mockserver.engine.store.base.JobStore` held in dicts behind one ``RLock``.
@@ -77,7 +95,9 @@ class MemoryStore:
         self._by_tenant: dict[str, list[_SeqKey]] = {}
         self._counts: Counter[tuple[str, str]] = Counter()
         self._unsettled: dict[str, None] = {}
-        self._results: dict[str, dict[int, Any]] = {}
+        self._results: dict[str, dict[int, bytes]] = {}  # pickled, see the module docstring
+        self._decoded: OrderedDict[_ResultKey, tuple[Any, int]] = OrderedDict()
+        self._decoded_bytes = 0
         self._blobs: dict[str, bytes | None] = {}  # None: the blob is a file in self._files
         if self._files is not None:
             self._files.clear()
@@ -209,7 +229,8 @@ class MemoryStore:
                 self._unindex_job(job)
                 self._count(job, -1)
                 self._unsettled.pop(job_id, None)
-            self._results.pop(job_id, None)
+            for index in self._results.pop(job_id, {}):
+                self._forget_decoded((job_id, index))
             for key in list(self._blob_owners.get(job_id, ())):
                 self._drop_blob(key)
 
@@ -220,20 +241,50 @@ class MemoryStore:
     # --- results and blobs -------------------------------------------------------------------
 
     def put_result(self, job_id: str, index: int, result: Any) -> bool:
+        data = _encode(result)  # outside the lock: the CPU work of a large result
         with self._lock:
             results = self._results.setdefault(job_id, {})
             if index in results:
                 return False
-            results[index] = result
+            results[index] = data
+            self._remember_decoded((job_id, index), result)
             return True
 
     def get_result(self, job_id: str, index: int) -> Any | None:
         with self._lock:
-            return self._results.get(job_id, {}).get(index)
+            return self._decode(job_id, index)
 
     def get_results(self, job_id: str) -> dict[int, Any]:
         with self._lock:
-            return dict(sorted(self._results.get(job_id, {}).items()))
+            indexes = sorted(self._results.get(job_id, ()))
+            return {index: self._decode(job_id, index) for index in indexes}
+
+    def _decode(self, job_id: str, index: int) -> Any | None:
+        key = (job_id, index)
+        cached = self._decoded.get(key)
+        if cached is not None:
+            self._decoded.move_to_end(key)
+            return cached[0]
+        data = self._results.get(job_id, {}).get(index)
+        if data is None:
+            return None
+        result = pickle.loads(data)  # our own pickles, made by put_result
+        self._remember_decoded(key, result)
+        return result
+
+    def _remember_decoded(self, key: _ResultKey, result: Any) -> None:
+        size = len(self._results[key[0]][key[1]])
+        if size > DECODED_RESULTS_BYTES:
+            return  # larger than the whole cache: decoded on each read
+        self._decoded[key] = (result, size)
+        self._decoded_bytes += size
+        while self._decoded_bytes > DECODED_RESULTS_BYTES:
+            self._decoded_bytes -= self._decoded.popitem(last=False)[1][1]
+
+    def _forget_decoded(self, key: _ResultKey) -> None:
+        cached = self._decoded.pop(key, None)
+        if cached is not None:
+            self._decoded_bytes -= cached[1]
 
     def put_blob(self, key: str, data: bytes) -> None:
         with self._lock:
