@@ -508,9 +508,13 @@ class WebhookReceiver:
         if mode == "hang":  # no answer until the outage ends (the sender times out first)
             self._recovered.wait(120)
             return 503
-        if mode == "503":
-            return 503
-        return 200 if verified is not False else 400
+        if verified is False:
+            return 400
+        # Never a 2xx for a hit not counted as accepted: a request that was already in flight
+        # when a "refuse" outage closed the port (its handler reads the mode after the close)
+        # once got a 200 here, so the server logged it delivered and never retried it, while
+        # the run counted that webhook as never arrived.
+        return 200 if accepted else 503
 
     def accepted(self) -> dict[str, list[Hit]]:
         """Accepted hits by job id."""

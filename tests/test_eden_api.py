@@ -9,7 +9,6 @@ end-to-end flows with the real builders and a real server are in ``test_eden_flo
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import uuid
@@ -24,13 +23,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mockserver.app import create_app
-from mockserver.providers.edenai import features
 from mockserver.providers.edenai.catalog import BATCH_SUBFEATURES, SUBFEATURES
-from mockserver.providers.edenai.features import Call, FeatureError, Input, Output
+from mockserver.providers.edenai.features import Input
 from mockserver.providers.edenai.signing import KEY_BLOB, verify
 from mockserver.runtime import SAMPLES_DIR
 from mockserver.settings import Settings, SettingsError
 from tests.conftest import FakeTime, RecordingClient
+from tests.eden_helpers import FakeBuilders, fake_builders
 
 KEY = "eden-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}", "accept": "application/json"}
@@ -39,34 +38,10 @@ WAV = (SAMPLES_DIR / "audio" / "two_voices.wav").read_bytes()
 HOOK = "http://127.0.0.1:9/hook"
 
 
-class FakeBuilders:
-    """Stands in for ``features.builder``: records calls, answers from the input it got."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Call, Input]] = []
-        self.fail: dict[str, str] = {}
-
-    def builder(self, subfeature: str) -> Any:
-        def build(call: Call, source: Input, service: Any) -> Output:
-            self.calls.append((call, source))
-            if call.provider in self.fail:
-                raise FeatureError(self.fail[call.provider])
-            fields: dict[str, Any] = {
-                "text": f"{call.provider}:{len(source.data or b'')}:{source.sidecar}",
-                "audio": base64.b64encode(b"sound").decode(),
-            }
-            if call.params.get("text"):
-                fields["audio_resource_url"] = call.resources("speech.mp3", b"ID3abc", "audio/mpeg")
-            return Output(fields, {"native": call.provider}, cost=0.0125)
-
-        return build
-
-
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeBuilders:
-    fakes = FakeBuilders()
-    monkeypatch.setattr(features, "builder", fakes.builder)
-    return fakes
+def fake() -> Iterator[FakeBuilders]:
+    with fake_builders() as fakes:
+        yield fakes
 
 
 @pytest.fixture

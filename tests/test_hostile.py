@@ -27,7 +27,6 @@ from werkzeug.test import TestResponse
 
 from mockserver.app import create_app
 from mockserver.engine.media import Limits
-from mockserver.providers.edenai import features
 from mockserver.providers.edenai import routes as eden_routes
 from mockserver.providers.huggingface import routes as hf_routes
 from mockserver.providers.huggingface.session import _Close, _item
@@ -37,8 +36,8 @@ from mockserver.providers.xai import routes as xai_routes
 from mockserver.providers.xai.errors import GRPC_CODES
 from mockserver.settings import Settings
 from tests.conftest import FakeTime, RecordingClient
+from tests.eden_helpers import FakeBuilders, fake_builders
 from tests.samples import silent_wav
-from tests.test_eden_api import FakeBuilders
 
 KEY_A, KEY_B = "tenant-a-key", "tenant-b-key"
 PROVIDERS = ("hume", "xai", "hf", "eden")
@@ -66,9 +65,7 @@ def build_app(http_client: Any = None, **settings: Any) -> Flask:
 
 @pytest.fixture(scope="module")
 def fake_eden() -> Iterator[FakeBuilders]:
-    fakes = FakeBuilders()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(features, "builder", fakes.builder)
+    with fake_builders() as fakes:
         yield fakes
 
 

@@ -38,10 +38,10 @@ from mockserver.engine.media import Blob, Limits, MediaError
 from mockserver.providers.hume import sources as hume_sources
 from mockserver.providers.hume.artifacts import crop_path
 from tests.conftest import RecordingClient
+from tests.eden_helpers import FakeBuilders, fake_builders
 from tests.hume_helpers import archive
 from tests.receiver import QuietServer, Receiver, Reply, ServerPool, serving
 from tests.samples import silent_wav
-from tests.test_eden_api import FakeBuilders
 from tests.test_hostile import NOWHERE, STT, auth, body_of, build_app, refusal, says
 
 MiB = 1 << 20
@@ -49,11 +49,7 @@ MiB = 1 << 20
 
 @pytest.fixture(scope="module", autouse=True)
 def fake_eden() -> Iterator[FakeBuilders]:
-    from mockserver.providers.edenai import features
-
-    fakes = FakeBuilders()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(features, "builder", fakes.builder)
+    with fake_builders() as fakes:
         yield fakes
 
 

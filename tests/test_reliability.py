@@ -160,6 +160,22 @@ def test_unseen_answers_are_the_only_excuse_for_a_duplicate() -> None:
     assert not rel.unseen_answer({"status_code": 503, "error": "HTTP 503"})
 
 
+def test_the_receiver_never_answers_2xx_to_a_webhook_it_does_not_count() -> None:
+    """A delivery already in flight when a "refuse" outage closed the port once got a 200: the
+    server logged it delivered and stopped, while the run said it never arrived (seen once,
+    under a loaded CI-sized machine). Every mode answers 2xx exactly when it counts the hit."""
+    receiver = rel.WebhookReceiver("secret")
+    body = b'{"job_id": "j1"}'
+    for mode, status in (("refuse", 503), ("503", 503), ("up", 200)):
+        receiver.mode = mode
+        assert receiver.receive("/hook/hume/0", {}, body) == status, mode
+    assert [hit.accepted for hit in receiver.hits] == [False, False, True]
+    assert list(receiver.accepted()) == ["j1"]
+    receiver.mode = "up"
+    assert receiver.receive("/hook/mock/0", {}, body) == 400  # a signature that fails
+    assert receiver.bad == ["mock j1"]
+
+
 # --- bugs the harness found, pinned at the engine level -----------------------------------------
 
 
