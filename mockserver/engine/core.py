@@ -353,11 +353,10 @@ class Engine:
         job = self.store.get_job(job_id)
         if job is None:
             return None
-        view = self.view(job)
         hooks = self.providers.get(job.provider)
         lazy = hooks is not None and hooks.lazy_results
-        if not lazy:
-            self.results(job, view)
+        if not lazy:  # a lazy provider's (xAI's) settle needs no view before the lock's
+            self.results(job, self.view(job))
         with self._lock(job.id):
             job = self.store.get_job(job_id)
             if job is None:
