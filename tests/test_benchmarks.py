@@ -33,7 +33,8 @@ def test_hume_benchmark_smoke_run_reports_every_figure() -> None:
     cmd = [sys.executable, str(ROOT / "benchmarks/bench_hume.py"), "--quick"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    for figure in ("validate start body", "start job (JSON)", "stored", "mixed job"):
+    figures = ("validate start body", "start job (JSON)", "stored", "mixed job", "memory per")
+    for figure in figures:
         assert figure in proc.stdout
 
 
