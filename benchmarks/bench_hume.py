@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import resource
 import time
-from pathlib import Path
+
+from procs import rss_mb
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
@@ -34,16 +34,6 @@ BODY = {
 }
 #: The memory figure's text (the side-by-side benchmark's too): 7 words, 53 emotions each.
 SENTENCE = "I am glad the benchmark is running."
-
-
-def rss_mb() -> float:
-    """This process's resident set now (Linux), else its peak so far."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:

@@ -38,7 +38,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -53,6 +52,10 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the tests load this file by path
+
+from procs import rss_mb, stop, tree  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS_ROOT = ROOT / "benchmarks" / "peers" / "wiremock"
@@ -218,31 +221,6 @@ def request(
         return Probe(exc.code, len(raw), raw.decode(errors="replace"))
 
 
-def tree(pid: int) -> list[int]:
-    """A process and all its descendants."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                todo += [int(c) for c in (task / "children").read_text().split()]
-    return out
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process tree, in MB."""
-    total = 0
-    for p in tree(pid):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
-
-
 def cpu_seconds(pid: int) -> float:
     ticks = 0
     for p in tree(pid):
@@ -263,17 +241,6 @@ def settle(pid: int, timeout: float, window: float = 0.5, busy: float = 0.1) -> 
         if cpu_seconds(pid) - before < busy * window:
             break
     return time.perf_counter() - start
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def last_line(path: Path | None) -> str:

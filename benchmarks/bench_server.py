@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -28,6 +26,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from procs import rss_mb, stop
 
 HERE = Path(__file__).resolve()
 
@@ -51,29 +51,6 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) 
         except OSError:
             time.sleep(0.005)
     raise RuntimeError("server not ready")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB."""
-    total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
 
 
 def measure_startup(runs: int) -> list[float]:

@@ -19,25 +19,18 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import statistics
 import time
 from typing import Any
 
 from flask.testing import FlaskClient
+from procs import rss_mb
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
 HEADERS = {"Authorization": "Bearer bench"}
 PAGE = 1000
-
-
-def rss_mb() -> float:
-    """Resident memory now, from /proc (Linux); ru_maxrss would only give the peak."""
-    with open("/proc/self/statm") as handle:
-        pages = int(handle.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def chunk(start: int, count: int) -> dict[str, Any]:

@@ -73,8 +73,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _folder in (ROOT, ROOT / "benchmarks"):  # the tests load this file by path
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+
+from procs import sum_rss_mb  # noqa: E402
 
 from mockserver.engine.signing import verify_standard_signature  # noqa: E402
 from mockserver.providers.edenai.signing import verify as verify_eden  # noqa: E402
@@ -286,13 +289,7 @@ class Server:
 
     def rss_mb(self) -> float:
         """Resident memory of the server's process group, MB."""
-        total = 0
-        for pid in self.pids():
-            with contextlib.suppress(OSError):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        return total / 1024
+        return sum_rss_mb(self.pids())
 
     def kill(self) -> None:
         """SIGKILL the whole process group, as a crash would, and reap it."""
@@ -1474,10 +1471,12 @@ def check_journal(run: Run, report: Report) -> dict[str, Any]:
 # --- the three scenarios ------------------------------------------------------------------------
 
 
-def run_load(options: Options, server: Server | None = None) -> Report:
-    """N clients for D seconds, then the drain and every check. ``server``: a running server
-    to use (its model loaded) instead of starting one."""
-    report = Report("load")
+@contextlib.contextmanager
+def under_load(
+    options: Options, server: Server | None, report: Report
+) -> Iterator[tuple[Run, RssSampler, list[Client]]]:
+    """A run under load: ``server`` (or one booted here, closed on the way out), a receiver,
+    RSS sampling and the clients started. On any error the server's log tail is printed."""
     own = server is None
     if server is None:
         with phase(report, "boot"):
@@ -1488,7 +1487,21 @@ def run_load(options: Options, server: Server | None = None) -> Report:
         run = Run(options, server, receiver)
         run.resume.set()
         rss = RssSampler(server).start()
-        clients = start_clients(run)
+        yield run, rss, start_clients(run)
+    except BaseException:
+        log(f"server log tail:\n{server.log_tail()}")
+        raise
+    finally:
+        receiver.close()
+        if own:
+            server.close()
+
+
+def run_load(options: Options, server: Server | None = None) -> Report:
+    """N clients for D seconds, then the drain and every check. ``server``: a running server
+    to use (its model loaded) instead of starting one."""
+    report = Report("load")
+    with under_load(options, server, report) as (run, rss, clients):
         sleep_until(run.load_started + options.duration)
         run.stop_load.set()
         loaded = time.monotonic() - run.load_started
@@ -1505,13 +1518,6 @@ def run_load(options: Options, server: Server | None = None) -> Report:
         report.figures.update(check_journal(run, report))
         report.figures.update(rss.stop())
         report.figures["rss_per_1000_jobs_mb"] = per_thousand(report.figures, len(run.jobs))
-    except BaseException:
-        log(f"server log tail:\n{server.log_tail()}")
-        raise
-    finally:
-        receiver.close()
-        if own:
-            server.close()
     return report
 
 
@@ -1630,23 +1636,13 @@ def run_outage(options: Options, server: Server | None = None) -> Report:
     outage_at = (
         options.outage_at if options.outage_at is not None else min(5.0, options.duration / 4)
     )
-    own = server is None
-    if server is None:
-        with phase(report, "boot"):
-            server, ready, model = boot(options)
-        report.figures.update(server_start_s=round(ready, 2), model_ready_s=round(model, 2))
-    receiver = make_receiver(server)
-    try:
-        run = Run(options, server, receiver)
-        run.resume.set()
-        rss = RssSampler(server).start()
-        clients = start_clients(run)
+    with under_load(options, server, report) as (run, rss, clients):
         sleep_until(run.load_started + outage_at)
         down_at = time.monotonic()
         scope = set(range(options.outage_clients)) if options.outage_clients else None
-        receiver.down(options.outage_mode, scope)
+        run.receiver.down(options.outage_mode, scope)
         sleep_until(down_at + options.outage)
-        receiver.up()
+        run.receiver.up()
         up_at = time.monotonic()
         sleep_until(run.load_started + max(options.duration, outage_at + options.outage))
         run.stop_load.set()
@@ -1690,13 +1686,6 @@ def run_outage(options: Options, server: Server | None = None) -> Report:
         )
         report.figures.update(check_journal(run, report))
         report.figures.update(rss.stop())
-    except BaseException:
-        log(f"server log tail:\n{server.log_tail()}")
-        raise
-    finally:
-        receiver.close()
-        if own:
-            server.close()
     return report
 
 
