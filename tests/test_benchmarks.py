@@ -10,17 +10,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_inference_benchmark_smoke_run_reports_every_target(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
-    cmd = [
-        sys.executable,
-        str(ROOT / "benchmarks/bench_inference.py"),
-        "--quick",
-        "--json",
-        str(out),
-    ]
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python benchmarks/NAME ARGS``, which must exit 0 (its stderr tail says why not)."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / name), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def test_inference_benchmark_smoke_run_reports_every_target(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = run_script("bench_inference.py", "--quick", "--json", str(out))
     assert "targets met" in proc.stdout
     report = json.loads(out.read_text())
     text = json.dumps(report)
@@ -30,26 +30,20 @@ def test_inference_benchmark_smoke_run_reports_every_target(tmp_path: Path) -> N
 
 
 def test_hume_benchmark_smoke_run_reports_every_figure() -> None:
-    cmd = [sys.executable, str(ROOT / "benchmarks/bench_hume.py"), "--quick"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_script("bench_hume.py", "--quick")
     figures = ("validate start body", "start job (JSON)", "stored", "mixed job", "memory per")
     for figure in figures:
         assert figure in proc.stdout
 
 
 def test_xai_benchmark_smoke_run_reports_every_figure() -> None:
-    cmd = [sys.executable, str(ROOT / "benchmarks/bench_xai.py"), "--quick"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_script("bench_xai.py", "--quick")
     for figure in ("add call median", "memory the batch added", "get batch", "page cost ratio"):
         assert figure in proc.stdout
 
 
 def test_hf_benchmark_smoke_run_reports_every_figure() -> None:
-    cmd = [sys.executable, str(ROOT / "benchmarks/bench_hf.py"), "--quick", "--json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_script("bench_hf.py", "--quick", "--json")
     for figure in ("1 stream", "2 streams", "results/s", "latency p50", "first result", "HTTP"):
         assert figure in proc.stderr
     report = json.loads(proc.stdout)
@@ -61,9 +55,7 @@ def test_hf_benchmark_smoke_run_reports_every_figure() -> None:
 
 
 def test_eden_benchmark_smoke_run_reports_every_figure() -> None:
-    cmd = [sys.executable, str(ROOT / "benchmarks/bench_eden.py"), "--quick"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_script("bench_eden.py", "--quick")
     for figure in (
         "launch (multipart",
         "first read",
@@ -77,9 +69,7 @@ def test_eden_benchmark_smoke_run_reports_every_figure() -> None:
 
 
 def test_overhead_benchmark_smoke_run_reports_every_figure() -> None:
-    cmd = [sys.executable, str(ROOT / "benchmarks/bench_overhead.py"), "--quick"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_script("bench_overhead.py", "--quick")
     for row in ("hume job read", "hume job start (JSON)", "xai batch read", "record_request"):
         assert row in proc.stdout
     assert "SHA-256 of a 1 MB body" in proc.stdout
